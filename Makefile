@@ -1,0 +1,54 @@
+# Facteur's build, run and test entry points. See README.md.
+GO ?= go
+BIN := bin/facteur
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X facteur/appliance.Version=$(VERSION)
+FUZZTIME ?= 10s
+
+.PHONY: all build run test check deps fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./appliance/cmd/facteur
+
+# Runs everything in one process on the dev ports with data in ./data.
+run: build
+	./$(BIN) dev
+
+# Installs what the tests need (Debian packages), then runs every test,
+# the fuzz targets briefly, and the static checks.
+test: deps check
+	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Debian packages used by tests: swaks (an outside SMTP client). python3
+# (smtplib, imaplib, poplib) is on the machine already.
+deps:
+	@need=""; \
+	command -v python3 >/dev/null || need="$$need python3"; \
+	command -v swaks >/dev/null || need="$$need swaks"; \
+	if [ -n "$$need" ]; then \
+		echo "installing:$$need"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$need >/dev/null; \
+	fi
+
+# Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m for longer).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$t"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+bench:
+	$(GO) run ./bench/cmd/mailbench
+
+clean:
+	rm -rf bin

@@ -1,0 +1,228 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"facteur/services/mailstore"
+	"facteur/services/pop3d"
+	"facteur/services/smtpd"
+)
+
+// smtpBackend adapts the store to smtpd.Backend.
+type smtpBackend struct {
+	store *mailstore.Store
+	now   func() time.Time
+}
+
+func (b *smtpBackend) Recipient(ctx context.Context, addr string) (smtpd.RecipientKind, error) {
+	_, err := b.store.Resolve(ctx, addr)
+	switch {
+	case errors.Is(err, mailstore.ErrNotLocal):
+		return smtpd.Remote, nil
+	case errors.Is(err, mailstore.ErrUnknownUser), errors.Is(err, mailstore.ErrInvalid), errors.Is(err, mailstore.ErrTooManyLevels):
+		return smtpd.Unknown, nil
+	case err != nil:
+		return smtpd.Unknown, err
+	}
+	return smtpd.Local, nil
+}
+
+func (b *smtpBackend) Authenticate(ctx context.Context, username, password string) (string, error) {
+	acct, err := b.store.Authenticate(ctx, username, password)
+	if errors.Is(err, mailstore.ErrAuthFailed) {
+		return "", smtpd.ErrAuthFailed
+	}
+	if err != nil {
+		return "", err
+	}
+	return acct.Address, nil
+}
+
+func (b *smtpBackend) MaySendAs(ctx context.Context, account, from string) (bool, error) {
+	if from == "" {
+		return true, nil // bounces and notifications use the null sender
+	}
+	acct, err := b.store.Account(ctx, account)
+	if err != nil {
+		return false, err
+	}
+	return b.store.Owns(ctx, acct, from)
+}
+
+// Deliver resolves every recipient and stores the message once: local
+// accounts get it in their INBOX, remote addresses (submission, or aliases
+// that forward out) go to the outbound queue, in the same durable write.
+func (b *smtpBackend) Deliver(ctx context.Context, env *smtpd.Envelope, body io.Reader) error {
+	var targets []mailstore.Target
+	seen := map[uint64]bool{}
+	out := &mailstore.Outbound{From: env.From}
+	for _, rcpt := range env.To {
+		r, err := b.store.Resolve(ctx, rcpt)
+		if errors.Is(err, mailstore.ErrNotLocal) && env.Submission {
+			out.To = append(out.To, mailstore.NormalizeAddress(rcpt))
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("resolve %s: %w", rcpt, err)
+		}
+		for _, id := range r.Accounts {
+			if !seen[id] {
+				seen[id] = true
+				targets = append(targets, mailstore.Target{Account: id})
+			}
+		}
+		out.To = append(out.To, r.Remote...)
+	}
+	if env.Account != "" {
+		if acct, err := b.store.Account(ctx, env.Account); err == nil {
+			out.Account = acct.ID
+		}
+	}
+	if len(out.To) == 0 {
+		out = nil
+	}
+	_, err := b.store.Deliver(ctx, b.now(), targets, out, body)
+	return err
+}
+
+// popBackend adapts the store to pop3d.Backend. One POP3 session at a time
+// may hold an account's maildrop (RFC 1939 §8).
+type popBackend struct {
+	store *mailstore.Store
+
+	// mu guards locked.
+	mu     sync.Mutex
+	locked map[uint64]bool
+}
+
+func (b *popBackend) Login(ctx context.Context, username, password string, remote net.Addr) (pop3d.Maildrop, error) {
+	acct, err := b.store.Authenticate(ctx, username, password)
+	if errors.Is(err, mailstore.ErrAuthFailed) {
+		return nil, pop3d.ErrAuthFailed
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	if b.locked[acct.ID] {
+		b.mu.Unlock()
+		return nil, pop3d.ErrInUse
+	}
+	b.locked[acct.ID] = true
+	b.mu.Unlock()
+	d, err := b.open(ctx, acct)
+	if err != nil {
+		b.unlock(acct.ID)
+		return nil, err
+	}
+	return d, nil
+}
+
+func (b *popBackend) unlock(id uint64) {
+	b.mu.Lock()
+	delete(b.locked, id)
+	b.mu.Unlock()
+}
+
+func (b *popBackend) open(ctx context.Context, acct *mailstore.Account) (*maildrop, error) {
+	inbox, err := b.store.MailboxByName(ctx, acct.ID, "INBOX")
+	if err != nil {
+		return nil, err
+	}
+	m, uids, err := b.store.Snapshot(ctx, acct.ID, inbox.ID)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := b.store.Messages(ctx, m.ID, uids)
+	if err != nil {
+		return nil, err
+	}
+	d := &maildrop{b: b, acct: acct.ID, mbox: m.ID}
+	prefix := strconv.FormatUint(uint64(m.UIDValidity), 10) + "."
+	for _, msg := range msgs {
+		d.msgs = append(d.msgs, pop3d.Message{UID: prefix + strconv.FormatUint(uint64(msg.UID), 10), Size: msg.Size, Ref: msg})
+	}
+	return d, nil
+}
+
+// maildrop is one POP3 session's snapshot of INBOX.
+type maildrop struct {
+	b    *popBackend
+	acct uint64
+	mbox uint64
+	msgs []pop3d.Message
+}
+
+func (d *maildrop) Messages() []pop3d.Message { return d.msgs }
+
+func (d *maildrop) Open(ctx context.Context, m pop3d.Message) (io.ReadCloser, error) {
+	rec := m.Ref.(mailstore.Message)
+	cur, err := d.b.store.Messages(ctx, d.mbox, []uint32{rec.UID})
+	if err != nil {
+		return nil, err
+	}
+	if len(cur) == 0 {
+		return nil, pop3d.ErrExpunged
+	}
+	body, err := d.b.store.OpenBody(rec.Body)
+	if err != nil {
+		if errors.Is(err, mailstore.ErrNotFound) {
+			return nil, pop3d.ErrExpunged
+		}
+		return nil, err
+	}
+	return io.NopCloser(body.Reader()), nil
+}
+
+func (d *maildrop) Commit(ctx context.Context, deleted []pop3d.Message) error {
+	uids := make([]uint32, 0, len(deleted))
+	for _, m := range deleted {
+		uids = append(uids, m.Ref.(mailstore.Message).UID)
+	}
+	_, err := d.b.store.Remove(ctx, d.acct, d.mbox, uids)
+	return err
+}
+
+func (d *maildrop) Close() error {
+	d.b.unlock(d.acct)
+	return nil
+}
+
+// authCounter counts failed logins per protocol, for the status page and
+// the firewall's ban decisions (a later issue feeds these to it).
+type authCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+	log    func(proto string, remote net.Addr, user string)
+}
+
+func (c *authCounter) hook(proto string) func(net.Addr, string) {
+	return func(remote net.Addr, user string) {
+		c.mu.Lock()
+		if c.counts == nil {
+			c.counts = map[string]int{}
+		}
+		c.counts[proto]++
+		c.mu.Unlock()
+		if c.log != nil {
+			c.log(proto, remote, user)
+		}
+	}
+}
+
+func (c *authCounter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range c.counts {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+// Package cli implements the facteur command line: the roles (dev, serve)
+// and the admin commands, which talk to a running core through its control
+// socket (appliance/ctl).
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Env is what a command can touch, so tests can run commands in-process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+// OSEnv is the environment of the running process.
+func OSEnv() Env { return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv} }
+
+// usageError is printed with the usage text.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+const usage = `facteur: an office's mail system in one program.
+
+Roles:
+  facteur dev    [-data DIR] [-bind IP]   everything in one process on the dev ports, data in ./data
+  facteur serve  [-data DIR] [-bind IP]   the core on the standard ports (25, 465, 587, 143, 993, 110, 995)
+
+Admin commands (they talk to the running core; passwords are read from stdin):
+  facteur setup -hostname mail.example.com -domain example.com -admin admin@example.com [-ip IP]... [-lan PREFIX]...
+  facteur domain add|del DOMAIN      facteur domain list
+  facteur user add|del|passwd ADDR   facteur user list      facteur user quota ADDR BYTES
+  facteur alias add ADDR TARGET[,TARGET...]   facteur alias del ADDR   facteur alias list
+  facteur queue list
+  facteur status
+  facteur version
+
+Every command takes -data DIR after its command words; the default is $FACTEUR_DATA, then ./data in dev
+and /perm/facteur on the device.
+`
+
+// Main runs the command in args (without the program name) and returns the
+// exit status.
+func Main(args []string, env Env) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, args, env)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "facteur: %v\n\n%s", err, usage)
+		return 2
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(env.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(env.Stderr, "facteur: %v\n", err)
+		return 1
+	}
+}
+
+func run(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 {
+		return usageError("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "dev":
+		return runRole(ctx, rest, env, true)
+	case "serve":
+		return runRole(ctx, rest, env, false)
+	case "setup":
+		return setup(rest, env)
+	case "domain", "user", "alias", "queue":
+		return admin(cmd, rest, env)
+	case "status":
+		return status(rest, env)
+	case "version":
+		return version(env)
+	case "help", "-h", "-help", "--help":
+		return flag.ErrHelp
+	}
+	return usageError(fmt.Sprintf("unknown command %q", cmd))
+}
+
+// dataDir resolves -data: the flag, then $FACTEUR_DATA, then the default.
+func dataDir(flagValue string, env Env, dev bool) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if d := env.Getenv("FACTEUR_DATA"); d != "" {
+		return d
+	}
+	if dev {
+		return "data"
+	}
+	if _, err := os.Stat(devicePerm); err != nil {
+		return "data" // not on the device: the dev default
+	}
+	return devicePerm
+}
+
+// devicePerm is the data directory on the device.
+const devicePerm = "/perm/facteur"
+
+// readPassword reads one line from stdin (piped or typed).
+func readPassword(env Env, prompt string) (string, error) {
+	if f, ok := env.Stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(env.Stderr, prompt)
+		}
+	}
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("empty password on stdin")
+	}
+	return pw, nil
+}
+
+// newFlags returns a flag set with -data.
+func newFlags(name string, env Env) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	data := fs.String("data", "", "data directory")
+	return fs, data
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"facteur/appliance"
+)
+
+func runRole(ctx context.Context, args []string, env Env, dev bool) error {
+	name := map[bool]string{true: "dev", false: "serve"}[dev]
+	fs, data := newFlags(name, env)
+	bind := fs.String("bind", "", "listen on this IP address only")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("%s takes no arguments", name))
+	}
+	dir := dataDir(*data, env, dev)
+	opts := appliance.Options{
+		DataDir: dir, Bind: *bind, Ports: appliance.StandardPorts,
+		Logger: slog.New(slog.NewTextHandler(env.Stderr, nil)),
+	}
+	if dev {
+		opts.Ports = appliance.DevPorts
+		if opts.Bind == "" {
+			opts.Bind = "127.0.0.1"
+		}
+		opts.Ready = func(c *appliance.Core) { printDevHelp(env, c, dir) }
+	}
+	return appliance.Run(ctx, opts)
+}
+
+func printDevHelp(env Env, c *appliance.Core, dir string) {
+	p, s := c.Ports(), c.Settings()
+	abs, _ := filepath.Abs(dir)
+	exe, _ := os.Executable()
+	if exe == "" {
+		exe = "facteur"
+	}
+	fmt.Fprintf(env.Stdout, `
+Facteur is running in dev mode (data in %s).
+
+  SMTP (MX)         127.0.0.1:%d
+  Submission        127.0.0.1:%d (STARTTLS)   127.0.0.1:%d (TLS)
+  IMAP              127.0.0.1:%d (STARTTLS)   127.0.0.1:%d (TLS)
+  POP3              127.0.0.1:%d (STLS)       127.0.0.1:%d (TLS)
+  Certificate       self-signed for %s: tell your client to accept it
+
+`, abs, p.SMTP, p.Submission, p.Submissions, p.IMAP, p.IMAPS, p.POP3, p.POP3S, s.Hostname)
+	if !s.SetupDone {
+		fmt.Fprintf(env.Stdout, `Not set up yet. In another terminal:
+
+  echo 'a-long-admin-password' | %[1]s setup -data %[2]s -hostname mail.example.test -domain example.test -admin admin@example.test
+  echo 'alice-password-1' | %[1]s user add -data %[2]s alice@example.test
+
+`, exe, dir)
+	}
+	fmt.Fprintf(env.Stdout, `Then send a message with swaks (or any mail client):
+
+  swaks --server 127.0.0.1:%d --tls --auth-user alice@example.test --auth-password alice-password-1 \
+        --from alice@example.test --to admin@example.test
+
+and read it over IMAP at 127.0.0.1:%d (user alice@example.test). Stop with Ctrl-C.
+`, p.Submission, p.IMAPS)
+}

@@ -1,0 +1,105 @@
+// Package config defines the appliance's settings: their schema, defaults
+// and validation. Settings are plain JSON kept in the mail store; only the
+// appliance package reads them and hands each service its own Options.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Version is the settings schema version written into Settings.Version.
+const Version = 1
+
+// Settings is everything an admin chooses for the box. The zero value
+// (after Defaults) describes a box that is not set up yet.
+type Settings struct {
+	Version int `json:"version"`
+	// Hostname is the box's mail hostname (MX target, EHLO, certificate).
+	Hostname string `json:"hostname"`
+	// PublicIPs are the addresses published in DNS.
+	PublicIPs []string `json:"public_ips,omitempty"`
+	// LANPrefixes may use recursive DNS and reach the web UI.
+	LANPrefixes []string `json:"lan_prefixes,omitempty"`
+	// MaxMessageBytes limits SMTP and APPEND; default 50 MiB.
+	MaxMessageBytes int64 `json:"max_message_bytes,omitempty"`
+	// SetupDone is set by a completed setup (CLI or wizard).
+	SetupDone bool `json:"setup_done"`
+}
+
+// DefaultMaxMessageBytes is the default size limit of a message.
+const DefaultMaxMessageBytes = 50 << 20
+
+// Defaults fills unset fields.
+func (s *Settings) Defaults() {
+	if s.Version == 0 {
+		s.Version = Version
+	}
+	if s.Hostname == "" {
+		s.Hostname = "localhost"
+	}
+	if s.MaxMessageBytes == 0 {
+		s.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+}
+
+// Validate checks the settings and returns every problem found.
+func (s *Settings) Validate() error {
+	var errs []error
+	if !ValidHostname(s.Hostname) {
+		errs = append(errs, fmt.Errorf("hostname %q is not a valid host name", s.Hostname))
+	}
+	for _, ip := range s.PublicIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			errs = append(errs, fmt.Errorf("public IP %q: %w", ip, err))
+		}
+	}
+	for _, p := range s.LANPrefixes {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("LAN prefix %q: %w", p, err))
+		}
+	}
+	if s.MaxMessageBytes < 1<<20 || s.MaxMessageBytes > 1<<30 {
+		errs = append(errs, fmt.Errorf("max message size %d is outside 1 MiB..1 GiB", s.MaxMessageBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidHostname reports whether h is a syntactically valid DNS host name.
+func ValidHostname(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Parse decodes settings JSON (unknown fields are kept out, not errors, so
+// an older program can read a newer file during an A/B rollback) and
+// applies defaults.
+func Parse(raw []byte) (*Settings, error) {
+	var s Settings
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("parse settings: %w", err)
+		}
+	}
+	s.Defaults()
+	return &s, nil
+}
+
+// Marshal encodes settings as indented JSON.
+func (s *Settings) Marshal() ([]byte, error) { return json.MarshalIndent(s, "", "  ") }

@@ -1,0 +1,205 @@
+// Package appliance wires Facteur's core together: it opens the store,
+// reads the settings, makes the TLS certificate, starts the mail services
+// on their listeners and the control socket, and stops them in order.
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"facteur/appliance/config"
+	"facteur/appliance/ctl"
+	"facteur/services/imapd"
+	"facteur/services/mailstore"
+	"facteur/services/pop3d"
+	"facteur/services/smtpd"
+)
+
+// Options configures Run.
+type Options struct {
+	DataDir string
+	Bind    string // listen address for every service; "" means all
+	Ports   Ports
+	Logger  *slog.Logger
+	// Ready, if set, is called once every listener is up.
+	Ready func(*Core)
+}
+
+// Core is the running core: what the CLI and the ready message need.
+type Core struct {
+	opts      Options
+	store     *mailstore.Store
+	certs     certHolder
+	auth      authCounter
+	log       *slog.Logger
+	reload    chan struct{} // a value asks serve to restart the services
+	readyDone bool
+
+	// mu guards settings.
+	mu       sync.Mutex
+	settings *config.Settings
+	started  time.Time
+}
+
+// Run starts the core and blocks until ctx is done, then shuts down.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	c := &Core{opts: opts, log: opts.Logger, started: time.Now()}
+	store, err := mailstore.Open(filepath.Join(opts.DataDir, "db"), mailstore.Options{Logger: opts.Logger})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	c.store = store
+	if c.settings, err = loadSettings(ctx, store); err != nil {
+		return err
+	}
+	if err := c.certs.loadOrCreate(ctx, store, c.settings.Hostname); err != nil {
+		return fmt.Errorf("tls certificate: %w", err)
+	}
+	c.auth.log = func(proto string, remote net.Addr, user string) {
+		c.log.Warn("authentication failed", "proto", proto, "remote", remote.String(), "user", user)
+	}
+	c.reload = make(chan struct{}, 1)
+	for {
+		err := c.serve(ctx)
+		if !errors.Is(err, errReload) {
+			return err
+		}
+		c.log.Info("settings changed: restarting the mail services")
+	}
+}
+
+// errReload makes Run start the services again with new settings.
+var errReload = errors.New("reload")
+
+func loadSettings(ctx context.Context, store *mailstore.Store) (*config.Settings, error) {
+	raw, err := store.Blob(ctx, blobSettings)
+	if err != nil && !errors.Is(err, mailstore.ErrNotFound) {
+		return nil, err
+	}
+	return config.Parse(raw)
+}
+
+const blobSettings = "settings.json"
+
+// service is one listener and the function that serves it.
+type service struct {
+	name  string
+	port  int
+	serve func(net.Listener) error
+}
+
+func (c *Core) serve(ctx context.Context) error {
+	settings := c.Settings()
+	tlsConf := c.certs.config()
+	smtp := smtpd.NewServer(&smtpBackend{store: c.store, now: time.Now}, smtpd.Options{
+		Hostname: settings.Hostname, TLSConfig: tlsConf, MaxMessageBytes: settings.MaxMessageBytes,
+		Logger: c.log.With("service", "smtp"), AuthFailed: c.auth.hook("smtp"),
+	})
+	imap := imapd.NewServer(c.store, imapd.Options{
+		TLSConfig: tlsConf, Logger: c.log.With("service", "imap"), AuthFailed: c.auth.hook("imap"),
+		AppendLimit: uint32(settings.MaxMessageBytes),
+	})
+	pop := pop3d.NewServer(&popBackend{store: c.store, locked: map[uint64]bool{}}, pop3d.Options{
+		TLSConfig: tlsConf, Hostname: settings.Hostname, Logger: c.log.With("service", "pop3"), AuthFailed: c.auth.hook("pop3"),
+	})
+	ctlSrv := &ctl.Server{Methods: c.methods(), Logger: c.log.With("service", "ctl")}
+	p := c.opts.Ports
+	services := []service{
+		{"smtp", p.SMTP, smtp.ServeMX},
+		{"submissions", p.Submissions, smtp.ServeSubmissions},
+		{"submission", p.Submission, smtp.ServeSubmission},
+		{"imap", p.IMAP, imap.Serve},
+		{"imaps", p.IMAPS, imap.ServeTLS},
+		{"pop3", p.POP3, pop.Serve},
+		{"pop3s", p.POP3S, pop.ServeTLS},
+	}
+	listeners, err := c.listen(services)
+	if err != nil {
+		return err
+	}
+	ctlL, err := ctl.Listen(c.CtlPath())
+	if err != nil {
+		closeAll(listeners)
+		return err
+	}
+	errc := make(chan error, len(services)+1)
+	for i, svc := range services {
+		go func() { errc <- wrapServe(svc.name, svc.serve(listeners[i])) }()
+	}
+	go func() { errc <- wrapServe("ctl", ctlSrv.Serve(ctlL)) }()
+	c.log.Info("facteur core running", "data", c.opts.DataDir, "hostname", settings.Hostname)
+	if c.opts.Ready != nil && !c.readyDone {
+		c.readyDone = true
+		c.opts.Ready(c)
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	case <-c.reload:
+		runErr = errReload
+	}
+	c.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = errors.Join(ctlSrv.Close(), smtp.Shutdown(shutCtx), imap.Shutdown(shutCtx), pop.Shutdown(shutCtx))
+	if errors.Is(runErr, errReload) {
+		return errReload
+	}
+	return errors.Join(runErr, err)
+}
+
+func wrapServe(name string, err error) error {
+	if err == nil || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+func (c *Core) listen(services []service) ([]net.Listener, error) {
+	var ls []net.Listener
+	for _, svc := range services {
+		l, err := net.Listen("tcp", net.JoinHostPort(c.opts.Bind, strconv.Itoa(svc.port)))
+		if err != nil {
+			closeAll(ls)
+			return nil, fmt.Errorf("listen for %s: %w", svc.name, err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+func closeAll(ls []net.Listener) {
+	for _, l := range ls {
+		l.Close()
+	}
+}
+
+// CtlPath is the control socket's path.
+func (c *Core) CtlPath() string { return CtlPath(c.opts.DataDir) }
+
+// CtlPath is the control socket's path for a data directory.
+func CtlPath(dataDir string) string { return filepath.Join(dataDir, "ctl.sock") }
+
+// Settings returns a copy of the current settings.
+func (c *Core) Settings() *config.Settings {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := *c.settings
+	return &s
+}
+
+// Ports returns the ports the core listens on.
+func (c *Core) Ports() Ports { return c.opts.Ports }

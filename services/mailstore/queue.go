@@ -1,0 +1,92 @@
+package mailstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// QueueEntry is a message waiting for delivery to remote recipients. The
+// delivery worker (services/queue) reads and updates these; smtpd only
+// creates them, durably, before it acknowledges a message.
+type QueueEntry struct {
+	ID          uint64    `json:"id"`
+	From        string    `json:"from"`
+	To          []string  `json:"to"`
+	Account     uint64    `json:"account,omitempty"`
+	Body        uint64    `json:"body"`
+	Size        int64     `json:"size"`
+	Created     time.Time `json:"created"`
+	NextAttempt time.Time `json:"next_attempt"`
+	Attempts    int       `json:"attempts"`
+	LastError   string    `json:"last_error,omitempty"`
+	Extra       []byte    `json:"extra,omitempty"`
+}
+
+func (s *Store) enqueue(b *batch, id, body uint64, date time.Time, out *Outbound) error {
+	var size int64
+	var hdr bodyHeader
+	if err := b.getJSON(bodyKey(body), &hdr); err == nil {
+		size = hdr.Size
+	}
+	e := QueueEntry{
+		ID: id, From: out.From, To: out.To, Account: out.Account, Body: body, Size: size,
+		Created: date.UTC(), NextAttempt: date.UTC(), Extra: out.Extra,
+	}
+	return b.setJSON(queueKey(id), &e)
+}
+
+// Queue lists the outbound queue in ID (arrival) order.
+func (s *Store) Queue(ctx context.Context) ([]QueueEntry, error) {
+	var out []QueueEntry
+	err := s.scanJSON([]byte(tQueue), func(raw []byte) error {
+		var e QueueEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// UpdateQueueEntry saves a changed entry (attempts, next attempt, the
+// recipients still to do). It fails with ErrNotFound if the entry is gone.
+func (s *Store) UpdateQueueEntry(ctx context.Context, e *QueueEntry) error {
+	return s.do(func(b *batch) error {
+		if _, err := b.get(queueKey(e.ID)); err != nil {
+			return fmt.Errorf("queue entry %d: %w", e.ID, err)
+		}
+		return b.setJSON(queueKey(e.ID), e)
+	})
+}
+
+// DeleteQueueEntry removes an entry (delivered, bounced or dropped) and
+// releases its body.
+func (s *Store) DeleteQueueEntry(ctx context.Context, id uint64) error {
+	return s.do(func(b *batch) error {
+		var e QueueEntry
+		if err := b.getJSON(queueKey(id), &e); err != nil {
+			return fmt.Errorf("queue entry %d: %w", id, err)
+		}
+		b.del(queueKey(id))
+		return s.addRef(b, e.Body, -1)
+	})
+}
+
+// QueueLen returns the number of entries in the outbound queue.
+func (s *Store) QueueLen(ctx context.Context) (int, error) {
+	n := 0
+	err := s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(tQueue)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
