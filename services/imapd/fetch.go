@@ -74,6 +74,7 @@ func (s *session) markSeen(msgs []mailstore.Message) ([]mailstore.Message, error
 	byUID := map[uint32]mailstore.Message{}
 	for _, m := range changed {
 		byUID[m.UID] = m
+		s.sel.own[m.ModSeq] = true // the FETCH reply carries the new flags
 	}
 	for i, m := range msgs {
 		if c, ok := byUID[m.UID]; ok {
