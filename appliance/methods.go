@@ -65,15 +65,21 @@ func (c *Core) methods() map[string]ctl.Handler {
 		"domain.del":  withParams(func(ctx context.Context, p NameParams) (any, error) { return nil, c.store.DeleteDomain(ctx, p.Name) }),
 		"domain.list": func(ctx context.Context, _ json.RawMessage) (any, error) { return c.domainNames(ctx) },
 		"user.add":    withParams(c.userAdd),
-		"user.del":    withParams(func(ctx context.Context, p UserParams) (any, error) { return nil, c.store.DeleteAccount(ctx, p.Address) }),
-		"user.passwd": withParams(func(ctx context.Context, p UserParams) (any, error) { return nil, c.store.SetPassword(ctx, p.Address, p.Password) }),
-		"user.quota":  withParams(c.userQuota),
-		"user.list":   func(ctx context.Context, _ json.RawMessage) (any, error) { return c.userList(ctx) },
-		"alias.add":   withParams(func(ctx context.Context, p AliasParams) (any, error) { return nil, c.store.AddAlias(ctx, p.Address, p.Targets) }),
-		"alias.del":   withParams(func(ctx context.Context, p AliasParams) (any, error) { return nil, c.store.DeleteAlias(ctx, p.Address) }),
-		"alias.list":  func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Aliases(ctx) },
-		"queue.list":  func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Queue(ctx) },
-		"status":      func(ctx context.Context, _ json.RawMessage) (any, error) { return c.status(ctx) },
+		"user.del": withParams(func(ctx context.Context, p UserParams) (any, error) {
+			return nil, c.store.DeleteAccount(ctx, p.Address)
+		}),
+		"user.passwd": withParams(func(ctx context.Context, p UserParams) (any, error) {
+			return nil, c.store.SetPassword(ctx, p.Address, p.Password)
+		}),
+		"user.quota": withParams(c.userQuota),
+		"user.list":  func(ctx context.Context, _ json.RawMessage) (any, error) { return c.userList(ctx) },
+		"alias.add": withParams(func(ctx context.Context, p AliasParams) (any, error) {
+			return nil, c.store.AddAlias(ctx, p.Address, p.Targets)
+		}),
+		"alias.del":  withParams(func(ctx context.Context, p AliasParams) (any, error) { return nil, c.store.DeleteAlias(ctx, p.Address) }),
+		"alias.list": func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Aliases(ctx) },
+		"queue.list": func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Queue(ctx) },
+		"status":     func(ctx context.Context, _ json.RawMessage) (any, error) { return c.status(ctx) },
 	}
 }
 

@@ -43,9 +43,10 @@ type Core struct {
 	reload    chan struct{} // a value asks serve to restart the services
 	readyDone bool
 
-	// mu guards settings.
+	// mu guards settings and addrs.
 	mu       sync.Mutex
 	settings *config.Settings
+	addrs    map[string]string // service name -> listening address
 	started  time.Time
 }
 
@@ -71,8 +72,13 @@ func Run(ctx context.Context, opts Options) error {
 		c.log.Warn("authentication failed", "proto", proto, "remote", remote.String(), "user", user)
 	}
 	c.reload = make(chan struct{}, 1)
+	ls, err := c.listenAll()
+	if err != nil {
+		return err
+	}
+	defer closeAll(ls)
 	for {
-		err := c.serve(ctx)
+		err := c.serve(ctx, ls)
 		if !errors.Is(err, errReload) {
 			return err
 		}
@@ -93,14 +99,33 @@ func loadSettings(ctx context.Context, store *mailstore.Store) (*config.Settings
 
 const blobSettings = "settings.json"
 
-// service is one listener and the function that serves it.
-type service struct {
-	name  string
-	port  int
-	serve func(net.Listener) error
+// listenAll opens every service's listener and the control socket (last).
+func (c *Core) listenAll() ([]net.Listener, error) {
+	p := c.opts.Ports
+	names := []string{"smtp", "submissions", "submission", "imap", "imaps", "pop3", "pop3s"}
+	ports := []int{p.SMTP, p.Submissions, p.Submission, p.IMAP, p.IMAPS, p.POP3, p.POP3S}
+	var ls []net.Listener
+	c.addrs = map[string]string{}
+	for i, name := range names {
+		l, err := net.Listen("tcp", net.JoinHostPort(c.opts.Bind, strconv.Itoa(ports[i])))
+		if err != nil {
+			closeAll(ls)
+			return nil, fmt.Errorf("listen for %s: %w", name, err)
+		}
+		c.addrs[name] = l.Addr().String()
+		ls = append(ls, l)
+	}
+	l, err := ctl.Listen(c.CtlPath())
+	if err != nil {
+		closeAll(ls)
+		return nil, err
+	}
+	return append(ls, l), nil
 }
 
-func (c *Core) serve(ctx context.Context) error {
+// serve runs the services on ls (in listenAll's order) until ctx is done,
+// one fails, or the settings change (errReload).
+func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 	settings := c.Settings()
 	tlsConf := c.certs.config()
 	smtp := smtpd.NewServer(&smtpBackend{store: c.store, now: time.Now}, smtpd.Options{
@@ -115,30 +140,15 @@ func (c *Core) serve(ctx context.Context) error {
 		TLSConfig: tlsConf, Hostname: settings.Hostname, Logger: c.log.With("service", "pop3"), AuthFailed: c.auth.hook("pop3"),
 	})
 	ctlSrv := &ctl.Server{Methods: c.methods(), Logger: c.log.With("service", "ctl")}
-	p := c.opts.Ports
-	services := []service{
-		{"smtp", p.SMTP, smtp.ServeMX},
-		{"submissions", p.Submissions, smtp.ServeSubmissions},
-		{"submission", p.Submission, smtp.ServeSubmission},
-		{"imap", p.IMAP, imap.Serve},
-		{"imaps", p.IMAPS, imap.ServeTLS},
-		{"pop3", p.POP3, pop.Serve},
-		{"pop3s", p.POP3S, pop.ServeTLS},
+	serves := []func(net.Listener) error{
+		smtp.ServeMX, smtp.ServeSubmissions, smtp.ServeSubmission,
+		imap.Serve, imap.ServeTLS, pop.Serve, pop.ServeTLS, ctlSrv.Serve,
 	}
-	listeners, err := c.listen(services)
-	if err != nil {
-		return err
+	errc := make(chan error, len(serves))
+	for i, serve := range serves {
+		l := keep(ls[i])
+		go func() { errc <- wrapServe(ls[i].Addr().String(), serve(l)) }()
 	}
-	ctlL, err := ctl.Listen(c.CtlPath())
-	if err != nil {
-		closeAll(listeners)
-		return err
-	}
-	errc := make(chan error, len(services)+1)
-	for i, svc := range services {
-		go func() { errc <- wrapServe(svc.name, svc.serve(listeners[i])) }()
-	}
-	go func() { errc <- wrapServe("ctl", ctlSrv.Serve(ctlL)) }()
 	c.log.Info("facteur core running", "data", c.opts.DataDir, "hostname", settings.Hostname)
 	if c.opts.Ready != nil && !c.readyDone {
 		c.readyDone = true
@@ -151,10 +161,10 @@ func (c *Core) serve(ctx context.Context) error {
 	case <-c.reload:
 		runErr = errReload
 	}
-	c.log.Info("shutting down")
+	c.log.Info("stopping the mail services")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = errors.Join(ctlSrv.Close(), smtp.Shutdown(shutCtx), imap.Shutdown(shutCtx), pop.Shutdown(shutCtx))
+	err := errors.Join(ctlSrv.Close(), smtp.Shutdown(shutCtx), imap.Shutdown(shutCtx), pop.Shutdown(shutCtx))
 	if errors.Is(runErr, errReload) {
 		return errReload
 	}
@@ -166,19 +176,6 @@ func wrapServe(name string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", name, err)
-}
-
-func (c *Core) listen(services []service) ([]net.Listener, error) {
-	var ls []net.Listener
-	for _, svc := range services {
-		l, err := net.Listen("tcp", net.JoinHostPort(c.opts.Bind, strconv.Itoa(svc.port)))
-		if err != nil {
-			closeAll(ls)
-			return nil, fmt.Errorf("listen for %s: %w", svc.name, err)
-		}
-		ls = append(ls, l)
-	}
-	return ls, nil
 }
 
 func closeAll(ls []net.Listener) {
@@ -203,3 +200,12 @@ func (c *Core) Settings() *config.Settings {
 
 // Ports returns the ports the core listens on.
 func (c *Core) Ports() Ports { return c.opts.Ports }
+
+// Addr returns the address a service listens on ("smtp", "submission",
+// "submissions", "imap", "imaps", "pop3", "pop3s"); with port 0 in
+// Options.Ports the system picks one.
+func (c *Core) Addr(service string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addrs[service]
+}

@@ -24,7 +24,9 @@ type Env struct {
 }
 
 // OSEnv is the environment of the running process.
-func OSEnv() Env { return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv} }
+func OSEnv() Env {
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
 
 // usageError is printed with the usage text.
 type usageError string
