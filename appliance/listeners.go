@@ -33,7 +33,10 @@ func keep(l net.Listener) net.Listener {
 
 func (l *keptListener) Accept() (net.Conn, error) {
 	c, err := l.deadliner.Accept()
-	if err != nil && l.closed.Load() {
+	if l.closed.Load() {
+		if c != nil {
+			c.Close()
+		}
 		return nil, net.ErrClosed
 	}
 	return c, err

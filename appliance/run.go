@@ -155,9 +155,14 @@ func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 		c.opts.Ready(c)
 	}
 	var runErr error
+	pending := len(serves)
 	select {
 	case <-ctx.Done():
 	case runErr = <-errc:
+		pending--
+		if runErr == nil {
+			runErr = errors.New("a service stopped on its own")
+		}
 	case <-c.reload:
 		runErr = errReload
 	}
@@ -165,6 +170,15 @@ func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := errors.Join(ctlSrv.Close(), smtp.Shutdown(shutCtx), imap.Shutdown(shutCtx), pop.Shutdown(shutCtx))
+	// Every Serve must have returned before the listeners serve again.
+	for ; pending > 0; pending-- {
+		select {
+		case e := <-errc:
+			err = errors.Join(err, e)
+		case <-shutCtx.Done():
+			return errors.Join(runErr, err, errors.New("a service did not stop in time"))
+		}
+	}
 	if errors.Is(runErr, errReload) {
 		return errReload
 	}
@@ -172,7 +186,7 @@ func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 }
 
 func wrapServe(name string, err error) error {
-	if err == nil || errors.Is(err, net.ErrClosed) {
+	if err == nil || errors.Is(err, net.ErrClosed) || errors.Is(err, smtpd.ErrServerClosed) || errors.Is(err, pop3d.ErrServerClosed) {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", name, err)
