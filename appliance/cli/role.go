@@ -36,7 +36,7 @@ func runRole(ctx context.Context, args []string, env Env, dev bool) error {
 }
 
 func printDevHelp(env Env, c *appliance.Core, dir string) {
-	p, s := c.Ports(), c.Settings()
+	s := c.Settings()
 	abs, _ := filepath.Abs(dir)
 	exe, _ := os.Executable()
 	if exe == "" {
@@ -45,13 +45,14 @@ func printDevHelp(env Env, c *appliance.Core, dir string) {
 	fmt.Fprintf(env.Stdout, `
 Facteur is running in dev mode (data in %s).
 
-  SMTP (MX)         127.0.0.1:%d
-  Submission        127.0.0.1:%d (STARTTLS)   127.0.0.1:%d (TLS)
-  IMAP              127.0.0.1:%d (STARTTLS)   127.0.0.1:%d (TLS)
-  POP3              127.0.0.1:%d (STLS)       127.0.0.1:%d (TLS)
+  SMTP (MX)         %s
+  Submission        %s (STARTTLS)   %s (TLS)
+  IMAP              %s (STARTTLS)   %s (TLS)
+  POP3              %s (STLS)       %s (TLS)
   Certificate       self-signed for %s: tell your client to accept it
 
-`, abs, p.SMTP, p.Submission, p.Submissions, p.IMAP, p.IMAPS, p.POP3, p.POP3S, s.Hostname)
+`, abs, c.Addr("smtp"), c.Addr("submission"), c.Addr("submissions"), c.Addr("imap"), c.Addr("imaps"),
+		c.Addr("pop3"), c.Addr("pop3s"), s.Hostname)
 	if !s.SetupDone {
 		fmt.Fprintf(env.Stdout, `Not set up yet. In another terminal:
 
@@ -62,9 +63,9 @@ Facteur is running in dev mode (data in %s).
 	}
 	fmt.Fprintf(env.Stdout, `Then send a message with swaks (or any mail client):
 
-  swaks --server 127.0.0.1:%d --tls --auth-user alice@example.test --auth-password alice-password-1 \
+  swaks --server %s --tls --auth-user alice@example.test --auth-password alice-password-1 \
         --from alice@example.test --to admin@example.test
 
-and read it over IMAP at 127.0.0.1:%d (user alice@example.test). Stop with Ctrl-C.
-`, p.Submission, p.IMAPS)
+and read it over IMAP at %s (user alice@example.test). Stop with Ctrl-C.
+`, c.Addr("submission"), c.Addr("imaps"))
 }
