@@ -22,7 +22,7 @@ type smtpBackend struct {
 }
 
 func (b *smtpBackend) Recipient(ctx context.Context, addr string) (smtpd.RecipientKind, error) {
-	_, err := b.store.Resolve(ctx, addr)
+	r, err := b.store.Resolve(ctx, addr)
 	switch {
 	case errors.Is(err, mailstore.ErrNotLocal):
 		return smtpd.Remote, nil
@@ -30,6 +30,17 @@ func (b *smtpBackend) Recipient(ctx context.Context, addr string) (smtpd.Recipie
 		return smtpd.Unknown, nil
 	case err != nil:
 		return smtpd.Unknown, err
+	}
+	// A single local account over quota: ask the sender to retry. (For an
+	// alias with several targets, the others still get it.)
+	if len(r.Accounts) == 1 && len(r.Remote) == 0 {
+		ok, err := b.store.QuotaAllows(ctx, r.Accounts[0], 1)
+		if err != nil {
+			return smtpd.Unknown, err
+		}
+		if !ok {
+			return smtpd.Full, nil
+		}
 	}
 	return smtpd.Local, nil
 }

@@ -202,7 +202,17 @@ func status(args []string, env Env) error {
 	return nil
 }
 
-func version(env Env) error {
+// version prints this program's version and, when a core is running on
+// the data directory, the core's.
+func version(args []string, env Env) error {
+	fs, data := newFlags("version", env)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	fmt.Fprintf(env.Stdout, "facteur %s\n", appliance.Version)
+	var st appliance.Status
+	if err := call(dataDir(*data, env, false), "status", nil, &st); err == nil {
+		fmt.Fprintf(env.Stdout, "running core %s\n", st.Version)
+	}
 	return nil
 }

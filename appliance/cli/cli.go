@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, env Env) error {
 	case "status":
 		return status(rest, env)
 	case "version":
-		return version(env)
+		return version(rest, env)
 	case "help", "-h", "-help", "--help":
 		return flag.ErrHelp
 	}

@@ -22,6 +22,9 @@ const (
 	Local
 	// Remote is an address in a domain this server is not responsible for.
 	Remote
+	// Full is a local mailbox over its quota: "452 4.2.2", so the sender
+	// retries later instead of bouncing at once (RFC 3463).
+	Full
 )
 
 func (k RecipientKind) String() string {
@@ -30,6 +33,8 @@ func (k RecipientKind) String() string {
 		return "local"
 	case Remote:
 		return "remote"
+	case Full:
+		return "full"
 	default:
 		return "unknown"
 	}

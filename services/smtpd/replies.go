@@ -22,6 +22,7 @@ var (
 	errNeedSMTPUTF8   = reply(553, 5, 6, 7, "non-ASCII address requires SMTPUTF8")
 	errNoSuchUser     = reply(550, 5, 1, 1, "no such user")
 	errRelayDenied    = reply(554, 5, 7, 1, "relay access denied")
+	errMailboxFull    = reply(452, 4, 2, 2, "mailbox full, try again later")
 
 	errBareLFCR = reply(550, 5, 6, 11, "bare LF or CR not allowed")
 )

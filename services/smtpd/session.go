@@ -136,6 +136,8 @@ func (ss *session) accepts(k RecipientKind) error {
 		return nil
 	case k == Remote:
 		return errRelayDenied
+	case k == Full:
+		return errMailboxFull
 	default:
 		return errNoSuchUser
 	}
