@@ -15,11 +15,20 @@ import (
 // without PEEK sets \Seen (unless the mailbox is read-only), and the new
 // flags are then included in the reply.
 func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
-	v := s.sel
-	seqs, uids := v.resolve(numSet)
+	v, err := s.selected()
+	if err != nil {
+		return err
+	}
+	seqs, uids, err := v.resolve(numSet)
+	if err != nil {
+		return err
+	}
 	msgs, err := s.store().Messages(s.ctx(), v.mbox.ID, uids)
 	if err != nil {
 		return s.internal("fetch", err)
+	}
+	if err := s.checkBinaryAll(msgs, options); err != nil {
+		return err // before \Seen is set: a failed FETCH changes nothing
 	}
 	setsSeen := !v.readOnly && fetchSetsSeen(options)
 	if setsSeen {
@@ -84,7 +93,21 @@ func (s *session) markSeen(msgs []mailstore.Message) ([]mailstore.Message, error
 	return msgs, nil
 }
 
+// fetchOne writes one FETCH response. Fetch checked what can fail for a
+// reason the client should hear of (an unknown transfer encoding) before:
+// once started, a response can only be ended.
 func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, m *mailstore.Message, o *imap.FetchOptions, withFlags bool) error {
+	var body *mailstore.Body
+	if needsBody(o) {
+		var err error
+		body, err = s.store().OpenBody(m.Body)
+		if errors.Is(err, mailstore.ErrNotFound) {
+			return nil // expunged by another session since Messages: skipped
+		}
+		if err != nil {
+			return s.internal("fetch body", err)
+		}
+	}
 	rw := w.CreateMessage(seq)
 	if o.UID {
 		rw.WriteUID(imap.UID(m.UID))
@@ -98,18 +121,62 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, m *mailstore.M
 	if o.RFC822Size {
 		rw.WriteRFC822Size(m.Size)
 	}
-	if needsBody(o) {
-		body, err := s.store().OpenBody(m.Body)
-		if err != nil {
-			rw.Close()
-			return s.internal("fetch body", err)
-		}
+	if body != nil {
 		if err := writeBodyItems(rw, body, o); err != nil {
+			// The reply is cut off, perhaps inside a literal whose length
+			// is sent: nothing the client could read after it would make
+			// sense. Hang up rather than leave it waiting for bytes.
+			s.srv.log.Error("imap fetch: hanging up", "remote", s.remote.String(), "uid", m.UID, "err", err)
+			s.conn.NetConn().Close()
 			rw.Close()
 			return err
 		}
 	}
 	return rw.Close()
+}
+
+// checkBinaryAll runs checkBinary on every message of a FETCH that has
+// BINARY items. It reads only the parsed structure kept with each body.
+func (s *session) checkBinaryAll(msgs []mailstore.Message, o *imap.FetchOptions) error {
+	if len(o.BinarySection) == 0 && len(o.BinarySectionSize) == 0 {
+		return nil
+	}
+	for _, m := range msgs {
+		body, err := s.store().OpenBody(m.Body)
+		if errors.Is(err, mailstore.ErrNotFound) {
+			continue // expunged since Messages
+		}
+		if err != nil {
+			return s.internal("fetch body", err)
+		}
+		if err := checkBinary(body.Info(), o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errUnknownCTE = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnknownCTE, Text: "Unknown content transfer encoding"}
+
+// checkBinary fails if a BINARY item names a part it cannot decode.
+func checkBinary(info *message.Info, o *imap.FetchOptions) error {
+	var parts [][]int
+	for _, bs := range o.BinarySection {
+		parts = append(parts, bs.Part)
+	}
+	for _, bs := range o.BinarySectionSize {
+		parts = append(parts, bs.Part)
+	}
+	for _, part := range parts {
+		_, err := message.BinarySize(info, part)
+		if errors.Is(err, message.ErrUnknownEncoding) {
+			return errUnknownCTE
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func needsBody(o *imap.FetchOptions) bool {
@@ -136,9 +203,6 @@ func writeBodyItems(rw *imapserver.FetchResponseWriter, body *mailstore.Body, o 
 	}
 	for _, bs := range o.BinarySection {
 		r, n, err := message.Binary(body, info, bs.Part, bs.Partial)
-		if errors.Is(err, message.ErrUnknownEncoding) {
-			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnknownCTE, Text: "Unknown content transfer encoding"}
-		}
 		if err != nil {
 			return err
 		}
@@ -148,9 +212,6 @@ func writeBodyItems(rw *imapserver.FetchResponseWriter, body *mailstore.Body, o 
 	}
 	for _, bs := range o.BinarySectionSize {
 		n, err := message.BinarySize(info, bs.Part)
-		if errors.Is(err, message.ErrUnknownEncoding) {
-			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnknownCTE, Text: "Unknown content transfer encoding"}
-		}
 		if err != nil {
 			return err
 		}

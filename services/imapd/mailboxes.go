@@ -24,21 +24,33 @@ func (s *session) Create(name string, options *imap.CreateOptions) error {
 	return s.storeErr("create", s.store().CreateMailbox(s.ctx(), s.acct.ID, name, use))
 }
 
+// validSpecialUse reports whether CREATE may give a mailbox attribute a.
+// \All and \Flagged name virtual mailboxes, which the store does not have:
+// a plain mailbox with that attribute would mislead clients.
 func validSpecialUse(a imap.MailboxAttr) bool {
 	switch a {
-	case imap.MailboxAttrAll, imap.MailboxAttrArchive, imap.MailboxAttrDrafts, imap.MailboxAttrFlagged,
-		imap.MailboxAttrJunk, imap.MailboxAttrSent, imap.MailboxAttrTrash:
+	case imap.MailboxAttrArchive, imap.MailboxAttrDrafts, imap.MailboxAttrJunk,
+		imap.MailboxAttrSent, imap.MailboxAttrTrash:
 		return true
 	}
 	return false
 }
 
-// Delete removes a mailbox and its messages.
+// Delete removes a mailbox and its messages. Deleting the selected mailbox
+// is allowed; selected-state commands then fail until the next SELECT.
 func (s *session) Delete(name string) error {
-	if s.sel != nil && strings.EqualFold(s.sel.mbox.Name, name) {
+	s.waitIdle()
+	m, err := s.mailbox(name)
+	if err != nil {
+		return err
+	}
+	if err := s.store().DeleteMailbox(s.ctx(), s.acct.ID, m.Name); err != nil {
+		return s.storeErr("delete", err)
+	}
+	if s.sel != nil && s.sel.mbox.ID == m.ID {
 		s.unselect()
 	}
-	return s.storeErr("delete", s.store().DeleteMailbox(s.ctx(), s.acct.ID, name))
+	return nil
 }
 
 // Rename renames a mailbox and its children.
@@ -64,9 +76,15 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 // List implements LIST, LSUB and LIST-EXTENDED selection and return
 // options. Special-use attributes and children are always returned.
 func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
-	if len(patterns) == 1 && patterns[0] == "" {
-		// The hierarchy delimiter and root (RFC 3501 §6.3.8).
+	if len(patterns) == 0 {
+		// go-imap drops empty patterns: this was LIST "" "", which asks
+		// for the hierarchy delimiter and root (RFC 3501 §6.3.8).
 		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: delim})
+	}
+	if options.ReturnStatus != nil {
+		if err := checkStatusOptions(options.ReturnStatus); err != nil {
+			return err
+		}
 	}
 	boxes, err := s.store().Mailboxes(s.ctx(), s.acct.ID)
 	if err != nil {
@@ -89,11 +107,20 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 
 func matchAny(name, ref string, patterns []string) bool {
 	for _, p := range patterns {
-		if imapserver.MatchList(name, delim, ref, p) {
+		if imapserver.MatchList(name, delim, ref, p) || imapserver.MatchList(name, delim, inboxCase(ref), inboxCase(p)) {
 			return true
 		}
 	}
 	return false
+}
+
+// inboxCase spells a leading INBOX (any case) as the store does: the name
+// INBOX is case-insensitive (RFC 3501 §5.1), the others are not.
+func inboxCase(p string) string {
+	if len(p) >= 5 && strings.EqualFold(p[:5], "INBOX") && (len(p) == 5 || p[5] == delim) {
+		return "INBOX" + p[5:]
+	}
+	return p
 }
 
 // listData builds one LIST reply, or nil if the selection options skip m.
@@ -113,8 +140,9 @@ func (s *session) listData(m *mailstore.Mailbox, all []mailstore.Mailbox, option
 		if !options.SelectRecursiveMatch || !childSubscribed {
 			return nil
 		}
+		// Listed for its subscribed children only (RFC 5258 §3.5): it
+		// exists, so it is not \NonExistent, and it is not \Subscribed.
 		data.ChildInfo = &imap.ListDataChildInfo{Subscribed: true}
-		data.Attrs = append(data.Attrs, imap.MailboxAttrNonExistent)
 	}
 	if hasChildren {
 		data.Attrs = append(data.Attrs, imap.MailboxAttrHasChildren)
@@ -128,22 +156,38 @@ func (s *session) listData(m *mailstore.Mailbox, all []mailstore.Mailbox, option
 		data.Attrs = append(data.Attrs, imap.MailboxAttr(m.SpecialUse))
 	}
 	if options.ReturnStatus != nil && data.ChildInfo == nil {
-		data.Status = statusData(m, options.ReturnStatus)
+		data.Status = s.statusData(m, options.ReturnStatus)
 	}
 	return data
 }
 
 // Status reports a mailbox's counters from its record; it never scans.
 func (s *session) Status(name string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	if err := checkStatusOptions(options); err != nil {
+		return nil, err
+	}
 	m, err := s.mailbox(name)
 	if err != nil {
 		return nil, err
 	}
-	return statusData(m, options), nil
+	return s.statusData(m, options), nil
 }
 
-func statusData(m *mailstore.Mailbox, options *imap.StatusOptions) *imap.StatusData {
+// checkStatusOptions refuses DELETED-STORAGE, which go-imap parses but
+// belongs to QUOTA (RFC 9208), not offered here. (go-imap would also
+// dereference a nil count for it.)
+func checkStatusOptions(o *imap.StatusOptions) error {
+	if o.DeletedStorage {
+		return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "Unknown STATUS data item"}
+	}
+	return nil
+}
+
+func (s *session) statusData(m *mailstore.Mailbox, options *imap.StatusOptions) *imap.StatusData {
 	data := &imap.StatusData{Mailbox: m.Name}
+	if options.AppendLimit {
+		data.AppendLimit = ptr(s.srv.opts.AppendLimit)
+	}
 	if options.NumMessages {
 		data.NumMessages = ptr(m.Messages)
 	}

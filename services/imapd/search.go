@@ -1,6 +1,7 @@
 package imapd
 
 import (
+	"errors"
 	"mime"
 	"strings"
 	"time"
@@ -17,7 +18,13 @@ import (
 // dates and sizes come from the message records; headers and text are read
 // from the body only when a criterion needs them.
 func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
-	v := s.sel
+	v, err := s.selected()
+	if err != nil {
+		return nil, err
+	}
+	if options.ReturnSave {
+		v.saved = nil // a failed SEARCH leaves $ empty (RFC 5182 §2.1)
+	}
 	msgs, err := s.store().Messages(s.ctx(), v.mbox.ID, v.uids)
 	if err != nil {
 		return nil, s.internal("search", err)
@@ -26,6 +33,9 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	for i := range msgs {
 		c := &candidate{s: s, m: &msgs[i], seq: v.seqOf(msgs[i].UID)}
 		ok, err := c.match(criteria)
+		if errors.Is(err, mailstore.ErrNotFound) {
+			continue // expunged by another session since Messages
+		}
 		if err != nil {
 			return nil, s.internal("search", err)
 		}
@@ -34,9 +44,27 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 		}
 	}
 	if options.ReturnSave {
-		v.saved = hits
+		v.saved = saved(hits, options)
 	}
 	return searchData(v, kind, hits), nil
+}
+
+// saved is what SEARCH RETURN (SAVE ...) keeps for $: only the lowest
+// and/or highest hit when SAVE comes with MIN and/or MAX but neither ALL
+// nor COUNT (RFC 5182 §2.4), else every hit. UIDs ascend with sequence
+// numbers, so the ends of hits are the minimum and maximum either way.
+func saved(hits []uint32, o *imap.SearchOptions) []uint32 {
+	if len(hits) == 0 || o.ReturnAll || o.ReturnCount || !(o.ReturnMin || o.ReturnMax) {
+		return hits
+	}
+	var out []uint32
+	if o.ReturnMin {
+		out = append(out, hits[0])
+	}
+	if o.ReturnMax && (!o.ReturnMin || len(hits) > 1) {
+		out = append(out, hits[len(hits)-1])
+	}
+	return out
 }
 
 func searchData(v *view, kind imapserver.NumKind, hits []uint32) *imap.SearchData {

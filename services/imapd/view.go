@@ -30,6 +30,7 @@ type view struct {
 
 // Select opens a mailbox.
 func (s *session) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	s.waitIdle()
 	s.unselect()
 	m, err := s.mailbox(name)
 	if err != nil {
@@ -55,7 +56,21 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if m.Unseen > 0 {
 		data.FirstUnseenSeqNum = s.firstUnseen()
 	}
+	if s.conn.EnabledCaps().Has(imap.CapIMAP4rev2) {
+		// RFC 9051 §6.3.2: the server MUST return a LIST response.
+		data.List = s.selectList(m)
+	}
 	return data, nil
+}
+
+// selectList is the LIST reply for the mailbox being selected.
+func (s *session) selectList(m *mailstore.Mailbox) *imap.ListData {
+	boxes, err := s.store().Mailboxes(s.ctx(), s.acct.ID)
+	if err != nil {
+		s.srv.log.Warn("imap select list", "remote", s.remote.String(), "err", err)
+		return nil
+	}
+	return s.listData(m, boxes, &imap.ListOptions{})
 }
 
 var systemFlags = []imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagDraft}
@@ -75,6 +90,7 @@ func (s *session) firstUnseen() uint32 {
 
 // Unselect closes the selected mailbox without expunging.
 func (s *session) Unselect() error {
+	s.waitIdle()
 	s.unselect()
 	return nil
 }
@@ -106,6 +122,7 @@ func (v *view) remove(uid uint32) uint32 {
 
 // Poll reports changes made by others since the last command.
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
+	s.waitIdle()
 	if s.sel == nil {
 		return nil
 	}
@@ -114,6 +131,15 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 
 // Idle reports changes as they happen until stop is closed.
 func (s *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	s.idleMu.Lock()
+	defer s.idleMu.Unlock()
+	select {
+	case <-stop:
+		// IDLE already ended (the client hung up) and the next command
+		// may be running: touch nothing.
+		return nil
+	default:
+	}
 	if s.sel == nil {
 		<-stop
 		return nil
@@ -156,6 +182,11 @@ func (s *session) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
 			delete(v.own, c.ModSeq)
 		case v.seqOf(c.UID) != 0:
 			flagged = append(flagged, c.UID)
+		}
+	}
+	for ms := range v.own {
+		if ms <= v.modseq {
+			delete(v.own, ms) // superseded by a later change
 		}
 	}
 	if allowExpunge {
@@ -222,20 +253,31 @@ func storeFlags(flags []imap.Flag) []string {
 	return out
 }
 
+// errBadSeq answers a sequence number the client was never told about
+// (RFC 9051 §9, "seq-number": such a number is invalid).
+var errBadSeq = &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCodeClientBug, Text: "Message sequence number out of range"}
+
 // resolve turns a sequence or UID set into (seq, uid) pairs of the view,
-// in ascending order. SEARCHRES's $ uses the saved result.
-func (v *view) resolve(numSet imap.NumSet) (seqs, uids []uint32) {
+// in ascending order. SEARCHRES's $ uses the saved result. UIDs that do
+// not exist are ignored; sequence numbers past the end are an error,
+// except in "n:*".
+func (v *view) resolve(numSet imap.NumSet) (seqs, uids []uint32, err error) {
 	if imap.IsSearchRes(numSet) {
 		for _, uid := range v.saved {
 			if seq := v.seqOf(uid); seq != 0 {
 				seqs, uids = append(seqs, seq), append(uids, uid)
 			}
 		}
-		return seqs, uids
+		return seqs, uids, nil
 	}
 	switch set := numSet.(type) {
 	case imap.SeqSet:
 		n := uint32(len(v.uids))
+		for _, r := range set {
+			if r.Start != 0 && r.Stop != 0 && max(r.Start, r.Stop) > n {
+				return nil, nil, errBadSeq
+			}
+		}
 		for i := uint32(1); i <= n; i++ {
 			if seqContains(set, i, n) {
 				seqs, uids = append(seqs, i), append(uids, v.uids[i-1])
@@ -252,7 +294,7 @@ func (v *view) resolve(numSet imap.NumSet) (seqs, uids []uint32) {
 			}
 		}
 	}
-	return seqs, uids
+	return seqs, uids, nil
 }
 
 // seqContains tests membership with "*" standing for n (and a:b == b:a).
