@@ -189,7 +189,10 @@ func (d *maildrop) Open(ctx context.Context, m pop3d.Message) (io.ReadCloser, er
 		}
 		return nil, err
 	}
-	return io.NopCloser(body.Reader()), nil
+	return struct {
+		io.Reader
+		io.Closer
+	}{body.Reader(), body}, nil
 }
 
 func (d *maildrop) Commit(ctx context.Context, deleted []pop3d.Message) error {

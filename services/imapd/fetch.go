@@ -107,6 +107,7 @@ func (s *session) fetchOne(w *imapserver.FetchWriter, seq uint32, m *mailstore.M
 		if err != nil {
 			return s.internal("fetch body", err)
 		}
+		defer body.Close()
 	}
 	rw := w.CreateMessage(seq)
 	if o.UID {
@@ -149,7 +150,9 @@ func (s *session) checkBinaryAll(msgs []mailstore.Message, o *imap.FetchOptions)
 		if err != nil {
 			return s.internal("fetch body", err)
 		}
-		if err := checkBinary(body.Info(), o); err != nil {
+		err = checkBinary(body.Info(), o)
+		body.Close()
+		if err != nil {
 			return err
 		}
 	}

@@ -46,16 +46,16 @@ func TestFetchItems(t *testing.T) {
 		want string // the whole untagged reply
 	}{
 		{"FETCH 1 (UID FLAGS)", "* 1 FETCH (UID 1 FLAGS ())"},
-		{"FETCH 1 INTERNALDATE", `* 1 FETCH (INTERNALDATE " 2-Mar-2026 10:00:00 +0000")`},
+		{"FETCH 1 INTERNALDATE", `* 1 FETCH (INTERNALDATE " 2-Mar-2026 11:00:00 +0100")`},
 		{"FETCH 1 RFC822.SIZE", fmt.Sprintf("* 1 FETCH (RFC822.SIZE %d)", len(plain))},
 		{"FETCH 1 ENVELOPE", "* 1 FETCH (" + envPlain + ")"},
 		{"FETCH 1 BODY", "* 1 FETCH (" + bodyPlain + ")"},
 		{"FETCH 1 BODYSTRUCTURE", "* 1 FETCH (" + structPlain + ")"},
 		{"FETCH 2 BODYSTRUCTURE", "* 2 FETCH (" + structMulti + ")"},
 		{"FETCH 3 BODY", "* 3 FETCH (" + bodyNested + ")"},
-		{"FETCH 1 FAST", fmt.Sprintf(`* 1 FETCH (FLAGS () INTERNALDATE " 2-Mar-2026 10:00:00 +0000" RFC822.SIZE %d)`, len(plain))},
-		{"FETCH 1 ALL", fmt.Sprintf(`* 1 FETCH (FLAGS () INTERNALDATE " 2-Mar-2026 10:00:00 +0000" RFC822.SIZE %d %s)`, len(plain), envPlain)},
-		{"FETCH 1 FULL", fmt.Sprintf(`* 1 FETCH (FLAGS () INTERNALDATE " 2-Mar-2026 10:00:00 +0000" RFC822.SIZE %d %s %s)`, len(plain), envPlain, bodyPlain)},
+		{"FETCH 1 FAST", fmt.Sprintf(`* 1 FETCH (FLAGS () INTERNALDATE " 2-Mar-2026 11:00:00 +0100" RFC822.SIZE %d)`, len(plain))},
+		{"FETCH 1 ALL", fmt.Sprintf(`* 1 FETCH (FLAGS () INTERNALDATE " 2-Mar-2026 11:00:00 +0100" RFC822.SIZE %d %s)`, len(plain), envPlain)},
+		{"FETCH 1 FULL", fmt.Sprintf(`* 1 FETCH (FLAGS () INTERNALDATE " 2-Mar-2026 11:00:00 +0100" RFC822.SIZE %d %s %s)`, len(plain), envPlain, bodyPlain)},
 		{"FETCH 1 BODY.PEEK[]", fmt.Sprintf("* 1 FETCH (BODY[] {%d}\r\n%s)", len(plain), plain)},
 		{"FETCH 1 BODY.PEEK[HEADER]", fmt.Sprintf("* 1 FETCH (BODY[HEADER] {%d}\r\n%s)", len(header), header)},
 		{"FETCH 1 BODY.PEEK[TEXT]", fmt.Sprintf("* 1 FETCH (BODY[TEXT] {%d}\r\n%s)", len(text), text)},
@@ -174,7 +174,6 @@ func TestFetchWhileAnotherSessionExpunges(t *testing.T) {
 	// A FETCH that has started sending a message must be able to finish
 	// it even if another session expunges the message meanwhile: the
 	// literal's length is already on the wire.
-	t.Skip("mailstore bug: Body (body.go) reads each 64 KiB chunk in a new transaction, so an expunge that drops the last reference deletes the chunks under a reader that is still streaming them; the FETCH then breaks off in the middle of its literal")
 	e := newEnv(t)
 	msg := bigMessage(16 << 20)
 	e.deliver(t, alice, msg)

@@ -146,7 +146,6 @@ func (c *client) uidValidity(box string) string {
 func TestRecreatedMailboxGetsNewUIDValidity(t *testing.T) {
 	// RFC 3501 §2.3.1.1: a mailbox deleted and created again must get a
 	// new UIDVALIDITY, or clients show cached messages for the new UIDs.
-	t.Skip("mailstore bug: uidValidity (mailboxes.go) is the clock in seconds, so a mailbox deleted and recreated within a second keeps its UIDVALIDITY while its UIDs restart at 1")
 	e := newEnv(t)
 	c := e.login(t, alice)
 	c.ok("CREATE again")

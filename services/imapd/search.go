@@ -33,6 +33,7 @@ func (s *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria,
 	for i := range msgs {
 		c := &candidate{s: s, m: &msgs[i], seq: v.seqOf(msgs[i].UID)}
 		ok, err := c.match(criteria)
+		c.close()
 		if errors.Is(err, mailstore.ErrNotFound) {
 			continue // expunged by another session since Messages
 		}
@@ -109,6 +110,12 @@ func (c *candidate) open() (*mailstore.Body, error) {
 		c.body = b
 	}
 	return c.body, nil
+}
+
+func (c *candidate) close() {
+	if c.body != nil {
+		c.body.Close()
+	}
 }
 
 // match reports whether the message satisfies every criterion (an AND).

@@ -191,7 +191,7 @@ func TestAppend(t *testing.T) {
 	}
 	mustHave(t, "APPEND to the selected mailbox", r.lines, "* 1 EXISTS")
 	mustHave(t, "FETCH", c.ok("FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE)"),
-		fmt.Sprintf(`* 1 FETCH (FLAGS ($Label \Flagged \Seen) INTERNALDATE " 5-Jan-2025 15:30:00 +0000" RFC822.SIZE %d)`, len(crlf(msgPlain))))
+		fmt.Sprintf(`* 1 FETCH (FLAGS ($Label \Flagged \Seen) INTERNALDATE " 5-Jan-2025 10:30:00 -0500" RFC822.SIZE %d)`, len(crlf(msgPlain))))
 	mustHave(t, "FETCH", c.ok("FETCH 1 BODY.PEEK[]"), crlf(msgPlain))
 
 	before := time.Now().Add(-time.Minute)

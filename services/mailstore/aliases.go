@@ -80,7 +80,7 @@ type Recipients struct {
 
 // Errors from Resolve.
 var (
-	ErrUnknownUser = errors.New("no such user")  // local domain, no such address
+	ErrUnknownUser = errors.New("no such user")       // local domain, no such address
 	ErrNotLocal    = errors.New("not a local domain") // relay territory
 )
 

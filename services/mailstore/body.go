@@ -196,31 +196,42 @@ func (s *Store) addRef(b *batch, body uint64, delta int64) error {
 	return nil
 }
 
-// Body gives read access to a stored message body in bounded memory.
+// Body gives read access to a stored message body in bounded memory. It
+// reads from the snapshot taken when it was opened, so an expunge that
+// deletes the body meanwhile does not cut a reader off. Close it when done:
+// an open Body keeps that snapshot's versions from being collected.
 type Body struct {
-	s    *Store
+	txn  *badger.Txn
 	id   uint64
 	size int64
 	info *message.Info
 
 	// cache holds the last chunk read, for sequential readers. Body is not
 	// safe for concurrent use.
-	cacheN  int64
-	cache   []byte
+	cacheN int64
+	cache  []byte
 }
 
 // OpenBody returns the body with the given ID and its parsed metadata.
 func (s *Store) OpenBody(id uint64) (*Body, error) {
+	txn := s.db.NewTransaction(false)
 	var hdr bodyHeader
-	err := s.view(func(txn *badger.Txn) error { return getJSON(txn, bodyKey(id), &hdr) })
-	if err != nil {
+	if err := getJSON(txn, bodyKey(id), &hdr); err != nil {
+		txn.Discard()
 		return nil, fmt.Errorf("open body %d: %w", id, err)
 	}
 	info, err := message.Unmarshal(hdr.Info)
 	if err != nil {
+		txn.Discard()
 		return nil, fmt.Errorf("open body %d: %w", id, err)
 	}
-	return &Body{s: s, id: id, size: hdr.Size, info: info, cacheN: -1}, nil
+	return &Body{txn: txn, id: id, size: hdr.Size, info: info, cacheN: -1}, nil
+}
+
+// Close releases the snapshot. Reads after Close fail.
+func (r *Body) Close() error {
+	r.txn.Discard()
+	return nil
 }
 
 // Size returns the body's length in bytes.
@@ -257,14 +268,10 @@ func (r *Body) load(c int64) error {
 	if r.cacheN == c {
 		return nil
 	}
-	err := r.s.view(func(txn *badger.Txn) error {
-		item, err := txn.Get(chunkKey(r.id, uint32(c)))
-		if err != nil {
-			return err
-		}
+	item, err := r.txn.Get(chunkKey(r.id, uint32(c)))
+	if err == nil {
 		r.cache, err = item.ValueCopy(r.cache[:0])
-		return err
-	})
+	}
 	if err != nil {
 		r.cacheN = -1
 		return fmt.Errorf("read body %d chunk %d: %w", r.id, c, err)

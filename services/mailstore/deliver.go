@@ -121,7 +121,7 @@ func (s *Store) addMessage(b *batch, t Target, body uint64, size int64, date tim
 	uid := m.UIDNext
 	m.UIDNext++
 	m.HighestModSeq++
-	msg := Message{UID: uid, Body: body, Flags: normalizeFlags(t.Flags), Date: date.UTC(), Size: size, ModSeq: m.HighestModSeq}
+	msg := Message{UID: uid, Body: body, Flags: normalizeFlags(t.Flags), Date: date, Size: size, ModSeq: m.HighestModSeq}
 	m.count(&msg, +1)
 	if err := b.setJSON(messageKey(m.ID, uid), &msg); err != nil {
 		return Placed{}, err

@@ -2,7 +2,9 @@ package mailstore
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -72,23 +74,33 @@ func (s *Store) createMailbox(b *batch, acct uint64, name, specialUse string, su
 	if err != nil {
 		return nil, err
 	}
+	uv, err := s.uidValidity(b)
+	if err != nil {
+		return nil, err
+	}
 	m := &Mailbox{
-		ID: id, Account: acct, Name: name, UIDValidity: s.uidValidity(), UIDNext: 1,
+		ID: id, Account: acct, Name: name, UIDValidity: uv, UIDNext: 1,
 		HighestModSeq: 1, SpecialUse: specialUse, Subscribed: subscribed, Created: s.now().UTC(),
 	}
 	b.set(mailboxNameKey(acct, name), be64(id))
 	return m, b.setJSON(mailboxKey(acct, id), m)
 }
 
-// uidValidity derives a UIDVALIDITY from the clock; a recreated mailbox
-// always gets a new one because it also gets a new ID mixed in by the
-// caller's sequence (IDs never repeat).
-func (s *Store) uidValidity() uint32 {
-	v := uint32(s.now().Unix())
-	if v == 0 {
-		v = 1
+// uidValidity returns a new UIDVALIDITY: the clock in seconds, or one more
+// than the last one given out if that is not smaller, so that a mailbox
+// deleted and created again never gets its old value back (RFC 9051
+// §2.3.1.1), even within one second or after the clock stepped back.
+func (s *Store) uidValidity(b *batch) (uint32, error) {
+	k := blobKey("uidvalidity-last")
+	var last uint32
+	if raw, err := b.get(k); err == nil && len(raw) == 4 {
+		last = binary.BigEndian.Uint32(raw)
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
 	}
-	return v
+	v := max(uint32(s.now().Unix()), last+1)
+	b.set(k, binary.BigEndian.AppendUint32(nil, v))
+	return v, nil
 }
 
 // CreateMailbox creates a mailbox (and its missing parents) for acct.

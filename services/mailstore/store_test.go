@@ -165,6 +165,7 @@ func TestDeliverSharesBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer body.Close()
 	got, _ := io.ReadAll(body.Reader())
 	if string(got) != msg {
 		t.Errorf("body = %q, want %q", got, msg)
@@ -176,8 +177,10 @@ func TestDeliverSharesBody(t *testing.T) {
 	s.StoreFlags(ctx, a.ID, placed[0].Mailbox, []uint32{placed[0].UID}, FlagsAdd, []string{FlagDeleted})
 	s.Expunge(ctx, a.ID, placed[0].Mailbox, nil)
 	s.Remove(ctx, b.ID, placed[1].Mailbox, []uint32{placed[1].UID})
-	if _, err := s.OpenBody(ma[0].Body); err != nil {
+	if b, err := s.OpenBody(ma[0].Body); err != nil {
 		t.Fatalf("body gone while the queue still holds it: %v", err)
+	} else {
+		b.Close()
 	}
 	must(t, s.DeleteQueueEntry(ctx, q[0].ID))
 	if _, err := s.OpenBody(ma[0].Body); !errors.Is(err, ErrNotFound) {
@@ -288,6 +291,7 @@ func TestLargeBodyBoundedMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer body.Close()
 	var n int64
 	peak = measurePeak(func() { n, _ = io.Copy(io.Discard, body.Reader()) })
 	if n != int64(len(header))+size || peak > 8<<20 {
