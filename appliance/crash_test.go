@@ -244,4 +244,3 @@ func sendOne(c *smtp.Client, rcpt, msg string) error {
 	}
 	return w.Close()
 }
-
