@@ -93,16 +93,7 @@ func (s *Store) DeleteDomain(ctx context.Context, name string) error {
 
 // Domains lists the local domains.
 func (s *Store) Domains(ctx context.Context) ([]Domain, error) {
-	var out []Domain
-	err := s.scanJSON([]byte(tDomain), func(raw []byte) error {
-		var d Domain
-		if err := json.Unmarshal(raw, &d); err != nil {
-			return err
-		}
-		out = append(out, d)
-		return nil
-	})
-	return out, err
+	return scanAll[Domain](s, []byte(tDomain))
 }
 
 // IsLocalDomain reports whether name is one of the box's domains.
@@ -199,15 +190,7 @@ func accountByAddress(txn *badger.Txn, addr string) (*Account, error) {
 
 // Accounts lists every account, sorted by address.
 func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
-	var out []Account
-	err := s.scanJSON([]byte(tAccount), func(raw []byte) error {
-		var a Account
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		out = append(out, a)
-		return nil
-	})
+	out, err := scanAll[Account](s, []byte(tAccount))
 	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
 	return out, err
 }

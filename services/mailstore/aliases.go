@@ -2,7 +2,6 @@ package mailstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -59,15 +58,7 @@ func (s *Store) DeleteAlias(ctx context.Context, addr string) error {
 
 // Aliases lists every alias, sorted by address.
 func (s *Store) Aliases(ctx context.Context) ([]Alias, error) {
-	var out []Alias
-	err := s.scanJSON([]byte(tAlias), func(raw []byte) error {
-		var a Alias
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		out = append(out, a)
-		return nil
-	})
+	out, err := scanAll[Alias](s, []byte(tAlias))
 	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
 	return out, err
 }

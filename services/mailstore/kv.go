@@ -61,3 +61,17 @@ func (s *Store) SetBlob(ctx context.Context, name string, value []byte) error {
 		return nil
 	})
 }
+
+// scanAll decodes the JSON value of every key under prefix.
+func scanAll[T any](s *Store, prefix []byte) ([]T, error) {
+	var out []T
+	err := s.scanJSON(prefix, func(raw []byte) error {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}

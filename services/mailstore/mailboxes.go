@@ -3,9 +3,9 @@ package mailstore
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -114,17 +114,8 @@ func (s *Store) CreateMailbox(ctx context.Context, acct uint64, name, specialUse
 // Mailboxes lists an account's mailboxes sorted by name, without those
 // being removed.
 func (s *Store) Mailboxes(ctx context.Context, acct uint64) ([]Mailbox, error) {
-	var out []Mailbox
-	err := s.scanJSON(mailboxPrefix(acct), func(raw []byte) error {
-		var m Mailbox
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return err
-		}
-		if !m.Removing {
-			out = append(out, m)
-		}
-		return nil
-	})
+	all, err := scanAll[Mailbox](s, mailboxPrefix(acct))
+	out := slices.DeleteFunc(all, func(m Mailbox) bool { return m.Removing })
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, err
 }
@@ -259,19 +250,11 @@ func (s *Store) purgeMailbox(ctx context.Context, acct, id uint64) error {
 
 // resumePurges finishes mailbox deletions interrupted by a crash.
 func (s *Store) resumePurges(ctx context.Context) error {
-	var todo []Mailbox
-	err := s.scanJSON([]byte(tMailbox), func(raw []byte) error {
-		var m Mailbox
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return err
-		}
+	all, err := scanAll[Mailbox](s, []byte(tMailbox))
+	for _, m := range all {
 		if m.Removing {
-			todo = append(todo, m)
+			err = errorsJoin(err, s.purgeMailbox(ctx, m.Account, m.ID))
 		}
-		return nil
-	})
-	for _, m := range todo {
-		err = errorsJoin(err, s.purgeMailbox(ctx, m.Account, m.ID))
 	}
 	return err
 }

@@ -2,7 +2,6 @@ package mailstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -41,16 +40,7 @@ func (s *Store) enqueue(b *batch, id, body uint64, date time.Time, out *Outbound
 
 // Queue lists the outbound queue in ID (arrival) order.
 func (s *Store) Queue(ctx context.Context) ([]QueueEntry, error) {
-	var out []QueueEntry
-	err := s.scanJSON([]byte(tQueue), func(raw []byte) error {
-		var e QueueEntry
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return err
-		}
-		out = append(out, e)
-		return nil
-	})
-	return out, err
+	return scanAll[QueueEntry](s, []byte(tQueue))
 }
 
 // UpdateQueueEntry saves a changed entry (attempts, next attempt, the
