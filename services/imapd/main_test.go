@@ -3,17 +3,11 @@ package imapd
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"regexp"
 	"slices"
@@ -23,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"facteur/internal/testcert"
 	"facteur/services/mailstore"
 
 	"go.uber.org/goleak"
@@ -194,37 +189,11 @@ func (h *logRecorder) bad() []string {
 	return slices.Clone(h.recs)
 }
 
-// testCerts returns a server config with a fresh self-signed ECDSA
-// certificate for 127.0.0.1 and a client config that trusts it.
+// testCerts returns a server config with a fresh self-signed certificate
+// for 127.0.0.1 and a client config that trusts it.
 func testCerts(t testing.TB) (server, client *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "facteur test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}}
-	client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	return server, client
+	p := testcert.New("127.0.0.1")
+	return p.Server, p.Client
 }
 
 // client is a line-based IMAP test client: it sends tagged commands and

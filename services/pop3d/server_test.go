@@ -3,15 +3,10 @@ package pop3d
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
+	"facteur/internal/testcert"
 	"log/slog"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -31,41 +26,11 @@ const (
 	msg2 = "Subject: two\n\nbare LF\nno final newline"
 )
 
-var testCert = sync.OnceValue(func() tls.Certificate {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-})
+var testCert = sync.OnceValue(func() *testcert.Pair { return testcert.New("localhost") })
 
-func serverTLSConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{testCert()}, MinVersion: tls.VersionTLS12}
-}
+func serverTLSConfig() *tls.Config { return testCert().Server.Clone() }
 
-func clientTLSConfig() *tls.Config {
-	pool := x509.NewCertPool()
-	cert, err := x509.ParseCertificate(testCert().Certificate[0])
-	if err != nil {
-		panic(err)
-	}
-	pool.AddCert(cert)
-	return &tls.Config{RootCAs: pool, ServerName: "localhost"}
-}
+func clientTLSConfig() *tls.Config { return testCert().Client.Clone() }
 
 // testServer is a Server on 127.0.0.1:0 with its log kept for inspection.
 type testServer struct {
