@@ -5,13 +5,14 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
-	"facteur/internal/testcert"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"facteur/internal/testcert"
 
 	"go.uber.org/goleak"
 )
