@@ -2,10 +2,10 @@ package mailstore
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"facteur/services/message"
 
@@ -22,10 +22,34 @@ const chunkSize = 64 << 10
 // delivery.
 const inlineLimit = 1 << 20
 
-// bodyHeader is the value of bod/<id>.
+// bodyHeader is the value of bod/<id>: the body's size and its parsed
+// message.Info. It is encoded as the size (uvarint) followed by the Info
+// in message's own stored form, which is several times faster to decode
+// than JSON: FETCH ENVELOPE decodes one per message.
 type bodyHeader struct {
-	Size int64           `json:"size"`
-	Info json.RawMessage `json:"info"` // message.Info, marshalled
+	Size int64
+	Info []byte
+}
+
+func (h bodyHeader) encode() []byte {
+	return append(binary.AppendUvarint(nil, uint64(h.Size)), h.Info...)
+}
+
+func decodeBodyHeader(raw []byte) (bodyHeader, error) {
+	size, n := binary.Uvarint(raw)
+	if n <= 0 || size > 1<<40 {
+		return bodyHeader{}, fmt.Errorf("corrupt body header")
+	}
+	return bodyHeader{Size: int64(size), Info: raw[n:]}, nil
+}
+
+// getBodyHeader reads a body header in b.
+func getBodyHeader(b *batch, id uint64) (bodyHeader, error) {
+	raw, err := b.get(bodyKey(id))
+	if err != nil {
+		return bodyHeader{}, fmt.Errorf("body %d: %w", id, err)
+	}
+	return decodeBodyHeader(raw)
 }
 
 // bodyWriter receives a message's bytes and stores them in chunks.
@@ -106,8 +130,7 @@ func (w *bodyWriter) finish(b *batch, info []byte, refs uint64) {
 	if w.ahead {
 		b.del(pendingKey(w.id))
 	}
-	hdr, _ := json.Marshal(bodyHeader{Size: w.size, Info: info})
-	b.set(bodyKey(w.id), hdr)
+	b.set(bodyKey(w.id), bodyHeader{Size: w.size, Info: info}.encode())
 	b.set(refsKey(w.id), be64(refs))
 }
 
@@ -184,9 +207,9 @@ func (s *Store) addRef(b *batch, body uint64, delta int64) error {
 		b.set(refsKey(body), be64(uint64(n)))
 		return nil
 	}
-	var hdr bodyHeader
-	if err := b.getJSON(bodyKey(body), &hdr); err != nil {
-		return fmt.Errorf("body %d: %w", body, err)
+	hdr, err := getBodyHeader(b, body)
+	if err != nil {
+		return err
 	}
 	for c := uint32(0); int64(c)*chunkSize < hdr.Size; c++ {
 		b.del(chunkKey(body, c))
@@ -215,8 +238,13 @@ type Body struct {
 // OpenBody returns the body with the given ID and its parsed metadata.
 func (s *Store) OpenBody(id uint64) (*Body, error) {
 	txn := s.db.NewTransaction(false)
-	var hdr bodyHeader
-	if err := getJSON(txn, bodyKey(id), &hdr); err != nil {
+	raw, err := getValue(txn, bodyKey(id))
+	if err != nil {
+		txn.Discard()
+		return nil, fmt.Errorf("open body %d: %w", id, err)
+	}
+	hdr, err := decodeBodyHeader(raw)
+	if err != nil {
 		txn.Discard()
 		return nil, fmt.Errorf("open body %d: %w", id, err)
 	}
@@ -231,8 +259,16 @@ func (s *Store) OpenBody(id uint64) (*Body, error) {
 // Close releases the snapshot. Reads after Close fail.
 func (r *Body) Close() error {
 	r.txn.Discard()
+	if r.cache != nil {
+		chunkBufs.Put(r.cache[:0])
+		r.cache, r.cacheN = nil, -1
+	}
 	return nil
 }
+
+// chunkBufs recycles the chunk buffers of closed Bodies: FETCH and SEARCH
+// open one Body per message.
+var chunkBufs = sync.Pool{New: func() any { return make([]byte, 0, chunkSize) }}
 
 // Size returns the body's length in bytes.
 func (r *Body) Size() int64 { return r.size }
@@ -270,6 +306,9 @@ func (r *Body) load(c int64) error {
 	}
 	item, err := r.txn.Get(chunkKey(r.id, uint32(c)))
 	if err == nil {
+		if r.cache == nil {
+			r.cache = chunkBufs.Get().([]byte)
+		}
 		r.cache, err = item.ValueCopy(r.cache[:0])
 	}
 	if err != nil {

@@ -52,7 +52,8 @@
 //	mms/<mbox:8><modseq:8>       change log: UID (4 bytes) + expunged (1 byte);
 //	                             one entry per live message at its current modseq,
 //	                             plus one tombstone per expunge
-//	bod/<body:8>                 body header (JSON): size, parsed message.Info
+//	bod/<body:8>                 body header: size (uvarint), then the parsed
+//	                             message.Info in message's stored form
 //	brc/<body:8>                 reference count (8 bytes)
 //	chk/<body:8><n:4>            chunk n of a body (64 KiB, the last one shorter)
 //	pnd/<body:8>                 body written ahead, not yet committed

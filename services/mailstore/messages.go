@@ -134,19 +134,29 @@ func (s *Store) Messages(ctx context.Context, mbox uint64, uids []uint32) ([]Mes
 	return out, err
 }
 
-// eachMessage reads the messages with the given ascending UIDs, choosing a
-// range scan or point reads by how dense the set is.
+// eachMessage reads the messages with the given ascending UIDs. A dense
+// set (most of a mailbox, as in FETCH 1:*) is read with one sequential
+// scan; a sparse one with a seek per UID.
 func eachMessage(txn *badger.Txn, mbox uint64, uids []uint32, fn func(Message) error) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: messagePrefix(mbox), PrefetchValues: len(uids) > 64, PrefetchSize: 64})
+	dense := uint64(uids[len(uids)-1]-uids[0]) < 4*uint64(len(uids))
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: messagePrefix(mbox), PrefetchValues: dense, PrefetchSize: 100})
 	defer it.Close()
+	it.Seek(messageKey(mbox, uids[0]))
 	for _, uid := range uids {
-		k := messageKey(mbox, uid)
-		it.Seek(k)
-		if !it.Valid() || uidFromMessageKey(it.Item().Key()) != uid {
-			continue
+		if !dense {
+			it.Seek(messageKey(mbox, uid))
+		}
+		for it.Valid() && uidFromMessageKey(it.Item().Key()) < uid {
+			it.Next()
+		}
+		if !it.Valid() {
+			return nil
+		}
+		if uidFromMessageKey(it.Item().Key()) != uid {
+			continue // expunged
 		}
 		m := Message{UID: uid}
 		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) }); err != nil {

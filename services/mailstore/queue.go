@@ -27,8 +27,7 @@ type QueueEntry struct {
 
 func (s *Store) enqueue(b *batch, id, body uint64, date time.Time, out *Outbound) error {
 	var size int64
-	var hdr bodyHeader
-	if err := b.getJSON(bodyKey(body), &hdr); err == nil {
+	if hdr, err := getBodyHeader(b, body); err == nil {
 		size = hdr.Size
 	}
 	e := QueueEntry{

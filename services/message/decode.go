@@ -118,7 +118,7 @@ type decodeReader struct {
 }
 
 func newDecodeReader(enc string, src io.Reader) (*decodeReader, bool) {
-	r := &decodeReader{src: src, raw: make([]byte, 32<<10)}
+	r := &decodeReader{src: src, raw: make([]byte, 8<<10)}
 	dec, ok := newDecoder(enc, &r.out)
 	r.dec = dec
 	return r, ok

@@ -12,7 +12,8 @@ import (
 // encodingVersion is the version of the stored form of an Info.
 const encodingVersion = 1
 
-// The stored form of an Info is JSON with short keys and empty fields left
+// Version 1 of the stored form of an Info, read but no longer written, is
+// JSON with short keys and empty fields left
 // out. Its keys are part of the storage format: never change their meaning,
 // bump encodingVersion instead.
 type (
@@ -65,6 +66,11 @@ type (
 // Marshal encodes i for storage. The encoding is stable: the same Info
 // always gives the same bytes.
 func (i *Info) Marshal() ([]byte, error) {
+	return marshalBinary(i), nil
+}
+
+// marshalJSON is the version 1 form, kept to test that it is still read.
+func (i *Info) marshalJSON() ([]byte, error) {
 	w := wireInfo{V: encodingVersion, Size: i.Size, Env: toWireEnvelope(i.Envelope), Root: toWirePart(i.Root)}
 	b, err := json.Marshal(&w)
 	if err != nil {
@@ -76,6 +82,16 @@ func (i *Info) Marshal() ([]byte, error) {
 // Unmarshal decodes an Info encoded by Marshal and checks that it is
 // consistent, so that the functions of this package can trust it.
 func Unmarshal(b []byte) (*Info, error) {
+	if len(b) > 0 && b[0] == binaryVersion {
+		i, err := unmarshalBinary(b)
+		if err == nil {
+			err = i.check()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("unmarshal message info: %w", err)
+		}
+		return i, nil
+	}
 	var w wireInfo
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("unmarshal message info: %w", err)

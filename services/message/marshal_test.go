@@ -47,9 +47,22 @@ func flatSpans(p *Part) []span {
 	return l
 }
 
-func TestMarshalCompact(t *testing.T) {
+// TestMarshalJSONStillRead: version 1 (JSON) stays readable, and its
+// form does not change.
+func TestMarshalJSONStillRead(t *testing.T) {
 	info := mustParse(t, load(t, "simple.eml"))
-	b, _ := info.Marshal()
+	b, _ := info.marshalJSON()
+	got, err := Unmarshal(b)
+	if err != nil {
+		t.Fatalf("Unmarshal(version 1): %v", err)
+	}
+	if g, w := formatEnvelope(got.Envelope), formatEnvelope(info.Envelope); g != w {
+		t.Errorf("ENVELOPE from version 1:\ngot  %s\nwant %s", g, w)
+	}
+	bin, _ := info.Marshal()
+	if len(bin) >= len(b) {
+		t.Errorf("binary form is %d bytes, JSON %d: want it smaller", len(bin), len(b))
+	}
 	want := `{"v":1,"s":488,"e":{"d":"2024-10-07T10:15:00+02:00","s":"Lunch on Friday?",` +
 		`"f":[{"n":"Alice Example","m":"alice","h":"example.org"}],` +
 		`"t":[{"n":"Bob","m":"bob","h":"example.net"},{"m":"carol","h":"example.net"}],` +
@@ -81,4 +94,38 @@ func TestUnmarshalRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUnmarshalTruncated: every prefix of a valid binary Info is refused
+// cleanly (no panic, an error), and so is trailing garbage.
+func TestUnmarshalTruncated(t *testing.T) {
+	for name, msg := range corpus(t) {
+		b, _ := mustParse(t, msg).Marshal()
+		for n := 1; n < len(b); n++ {
+			if _, err := Unmarshal(b[:n]); err == nil {
+				t.Errorf("%s: Unmarshal of %d of %d bytes: got no error", name, n, len(b))
+			}
+		}
+		if _, err := Unmarshal(append(b, 0)); err == nil {
+			t.Errorf("%s: trailing byte accepted", name)
+		}
+	}
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	for _, msg := range corpus(f) {
+		b, _ := mustParse(f, msg).Marshal()
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		info, err := Unmarshal(b)
+		if err != nil {
+			return
+		}
+		info.BodyStructure(true) // a decoded Info must be usable
+		again, _ := info.Marshal()
+		if _, err := Unmarshal(again); err != nil {
+			t.Fatalf("re-marshalled Info does not decode: %v", err)
+		}
+	})
 }

@@ -1,9 +1,11 @@
 package message
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -31,6 +33,9 @@ func MatchText(ra io.ReaderAt, i *Info, needle string, bodyOnly bool) (bool, err
 	}
 	return s.part(i.Root)
 }
+
+// searchBufs recycles read buffers: SEARCH reads every message of a mailbox.
+var searchBufs = sync.Pool{New: func() any { return make([]byte, 32<<10) }}
 
 // errFound stops decoding once the needle is found.
 var errFound = errors.New("found")
@@ -88,7 +93,8 @@ func (s *searcher) text(p *Part) (bool, error) {
 	dec, _ := newDecodeReader(enc, src)
 	r, _ := lenientCharsetReader(p.Params["charset"], dec)
 	if s.buf == nil {
-		s.buf = make([]byte, 32<<10)
+		s.buf = searchBufs.Get().([]byte)
+		defer func() { searchBufs.Put(s.buf); s.buf = nil }()
 	}
 	w := &textWriter{m: s.m}
 	for {
@@ -136,6 +142,15 @@ func (w *textWriter) Write(p []byte) (int, error) {
 	tail := utf8Tail(p)
 	w.carry = append(w.carry[:0], p[len(p)-tail:]...)
 	for p = p[:len(p)-tail]; len(p) > 0; {
+		if w.m.state == 0 && w.m.first != "" {
+			// Nothing matched yet: jump to the next byte that can start
+			// the needle instead of feeding every rune.
+			i := bytes.IndexAny(p, w.m.first)
+			if i < 0 {
+				break
+			}
+			p = p[i:]
+		}
 		r, size := rune(p[0]), 1
 		if r >= utf8.RuneSelf {
 			r, size = utf8.DecodeRune(p)
@@ -154,12 +169,20 @@ type matcher struct {
 	needle []rune // folded
 	fail   []int  // fail[i]: length of the longest proper border of needle[:i+1]
 	state  int    // runes of needle matched
+	// first lists the bytes a match can start with, when the needle
+	// starts with an ASCII character that no other rune folds to; else "".
+	first string
 }
 
 func newMatcher(needle string) *matcher {
 	m := &matcher{}
 	for _, r := range needle {
 		m.needle = append(m.needle, fold(r))
+	}
+	if len(m.needle) > 0 && m.needle[0] < utf8.RuneSelf && m.needle[0] != 'K' && m.needle[0] != 'S' {
+		c := m.needle[0]
+		// (U+212A KELVIN SIGN folds to K and U+017F LONG S to S.)
+		m.first = string([]rune{c, unicode.ToLower(c)})
 	}
 	m.fail = make([]int, len(m.needle))
 	for i, k := 1, 0; i < len(m.needle); i++ {
