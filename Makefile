@@ -26,12 +26,16 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Debian packages used by tests: swaks (an outside SMTP client). python3
-# (smtplib, imaplib, poplib) is on the machine already.
+# Debian packages used by tests as outside clients and tools: python3
+# (smtplib, imaplib, poplib), swaks, dig (dnsutils), nft (nftables) and ip
+# (iproute2) for the firewall's namespace tests.
 deps:
 	@need=""; \
 	command -v python3 >/dev/null || need="$$need python3"; \
 	command -v swaks >/dev/null || need="$$need swaks"; \
+	command -v dig >/dev/null || need="$$need dnsutils"; \
+	command -v nft >/dev/null || need="$$need nftables"; \
+	command -v ip >/dev/null || need="$$need iproute2"; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
