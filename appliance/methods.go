@@ -60,9 +60,13 @@ type (
 
 func (c *Core) methods() map[string]ctl.Handler {
 	return map[string]ctl.Handler{
-		"setup":       withParams(c.setup),
-		"domain.add":  withParams(func(ctx context.Context, p NameParams) (any, error) { return nil, c.store.AddDomain(ctx, p.Name) }),
-		"domain.del":  withParams(func(ctx context.Context, p NameParams) (any, error) { return nil, c.store.DeleteDomain(ctx, p.Name) }),
+		"setup": withParams(c.setup),
+		"domain.add": withParams(func(ctx context.Context, p NameParams) (any, error) {
+			return nil, c.zonesAfter(ctx, c.store.AddDomain(ctx, p.Name))
+		}),
+		"domain.del": withParams(func(ctx context.Context, p NameParams) (any, error) {
+			return nil, c.zonesAfter(ctx, c.store.DeleteDomain(ctx, p.Name))
+		}),
 		"domain.list": func(ctx context.Context, _ json.RawMessage) (any, error) { return c.domainNames(ctx) },
 		"user.add":    withParams(c.userAdd),
 		"user.del": withParams(func(ctx context.Context, p UserParams) (any, error) {
@@ -145,6 +149,9 @@ func (c *Core) Setup(ctx context.Context, p SetupParams) error {
 	if err := c.certs.loadOrCreate(ctx, c.store, s.Hostname); err != nil {
 		return err
 	}
+	if err := c.writeZones(ctx); err != nil {
+		return err
+	}
 	select {
 	case c.reload <- struct{}{}:
 	default:
@@ -153,6 +160,14 @@ func (c *Core) Setup(ctx context.Context, p SetupParams) error {
 }
 
 func (c *Core) setup(ctx context.Context, p SetupParams) (any, error) { return nil, c.Setup(ctx, p) }
+
+// zonesAfter rewrites the DNS snapshot after a change that succeeded.
+func (c *Core) zonesAfter(ctx context.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.writeZones(ctx)
+}
 
 func (c *Core) saveSettings(ctx context.Context, s *config.Settings) error {
 	raw, err := s.Marshal()

@@ -68,6 +68,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err := c.certs.loadOrCreate(ctx, store, c.settings.Hostname); err != nil {
 		return fmt.Errorf("tls certificate: %w", err)
 	}
+	if err := c.writeZones(ctx); err != nil {
+		return err
+	}
 	c.auth.log = func(proto string, remote net.Addr, user string) {
 		c.log.Warn("authentication failed", "proto", proto, "remote", remote.String(), "user", user)
 	}

@@ -38,6 +38,7 @@ const usage = `facteur: an office's mail system in one program.
 Roles:
   facteur dev    [-data DIR] [-bind IP]   everything in one process on the dev ports, data in ./data
   facteur serve  [-data DIR] [-bind IP]   the core on the standard ports (25, 465, 587, 143, 993, 110, 995)
+  facteur dns    [-data DIR] [-bind IP]   the DNS service on port 53, serving the zones the core writes
 
 Admin commands (they talk to the running core; passwords are read from stdin):
   facteur setup -hostname mail.example.com -domain example.com -admin admin@example.com [-ip IP]... [-lan PREFIX]...
@@ -45,6 +46,7 @@ Admin commands (they talk to the running core; passwords are read from stdin):
   facteur user add|del|passwd ADDR   facteur user list      facteur user quota ADDR BYTES
   facteur alias add ADDR TARGET[,TARGET...]   facteur alias del ADDR   facteur alias list
   facteur queue list
+  facteur dns records [DOMAIN]       the records the box publishes, in zone-file syntax
   facteur status
   facteur version
 
@@ -88,6 +90,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return setup(rest, env)
 	case "domain", "user", "alias", "queue":
 		return admin(cmd, rest, env)
+	case "dns":
+		return dnsCmd(ctx, rest, env)
 	case "status":
 		return status(rest, env)
 	case "version":

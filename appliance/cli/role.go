@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -31,6 +32,7 @@ func runRole(ctx context.Context, args []string, env Env, dev bool) error {
 			opts.Bind = "127.0.0.1"
 		}
 		opts.Ready = func(c *appliance.Core) { printDevHelp(env, c, dir) }
+		return runDev(ctx, opts)
 	}
 	return appliance.Run(ctx, opts)
 }
@@ -68,4 +70,30 @@ Facteur is running in dev mode (data in %s).
 
 and read it over IMAP at %s (user alice@example.test). Stop with Ctrl-C.
 `, c.Addr("submission"), c.Addr("imaps"))
+}
+
+// runDev runs the core and the dns role in one process; when either stops,
+// both do.
+func runDev(ctx context.Context, opts appliance.Options) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dnsDone := make(chan error, 1)
+	started := make(chan struct{})
+	ready := opts.Ready
+	opts.Ready = func(c *appliance.Core) {
+		close(started) // the core has written the zones: DNS can start
+		go func() {
+			dnsDone <- runDNS(ctx, opts.DataDir, opts.Bind, opts.Ports.DNS, opts.Logger)
+			cancel()
+		}()
+		ready(c)
+	}
+	err := appliance.Run(ctx, opts)
+	cancel()
+	select {
+	case <-started:
+		err = errors.Join(err, <-dnsDone)
+	default:
+	}
+	return err
 }

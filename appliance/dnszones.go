@@ -1,0 +1,81 @@
+package appliance
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"facteur/resolver/zone"
+)
+
+// ZonesPath is where the core writes the DNS snapshot that the dns role
+// serves, for a data directory.
+func ZonesPath(dataDir string) string { return filepath.Join(dataDir, "dns", "zones.json") }
+
+// writeZones derives the DNS snapshot from the settings, the domains and
+// the certificate, and writes it atomically if it changed. Serials move
+// only for domains whose records changed.
+func (c *Core) writeZones(ctx context.Context) error {
+	snap, err := c.zoneSnapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("dns snapshot: %w", err)
+	}
+	path := ZonesPath(c.opts.DataDir)
+	prev, err := zone.Load(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.log.Warn("previous dns snapshot unreadable; serials restart", "err", err)
+	}
+	snap.AssignSerials(prev, time.Now())
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return zone.WriteFile(path, snap)
+}
+
+func (c *Core) zoneSnapshot(ctx context.Context) (*zone.Snapshot, error) {
+	s := c.Settings()
+	domains, err := c.store.Domains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var addrs []netip.Addr
+	for _, ip := range s.PublicIPs {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			addrs = append(addrs, a)
+		}
+	}
+	snap := &zone.Snapshot{}
+	for _, p := range s.LANPrefixes {
+		if pr, err := netip.ParsePrefix(p); err == nil {
+			snap.LAN = append(snap.LAN, pr)
+		}
+	}
+	tlsa := c.tlsaDigest()
+	for _, d := range domains {
+		snap.Domains = append(snap.Domains, zone.Domain{
+			Name: d.Name, Host: s.Hostname, Addrs: addrs,
+			DMARC:  zone.DMARC{Policy: "quarantine", RUA: "postmaster@" + d.Name},
+			TLSRPT: "postmaster@" + d.Name,
+			TLSA:   tlsa,
+		})
+	}
+	return snap, nil
+}
+
+// tlsaDigest is the SHA-256 of the current certificate's public key, for
+// a TLSA 3 1 1 record.
+func (c *Core) tlsaDigest() []string {
+	cert := c.certs.cur.Load()
+	if cert == nil || cert.Leaf == nil {
+		return nil
+	}
+	sum := sha256.Sum256(cert.Leaf.RawSubjectPublicKeyInfo)
+	return []string{hex.EncodeToString(sum[:])}
+}
