@@ -152,6 +152,9 @@ func (c *Core) Setup(ctx context.Context, p SetupParams) error {
 	if err := c.writeZones(ctx); err != nil {
 		return err
 	}
+	if err := c.writeFirewallPolicy(); err != nil {
+		return err
+	}
 	select {
 	case c.reload <- struct{}{}:
 	default:

@@ -71,8 +71,12 @@ func Run(ctx context.Context, opts Options) error {
 	if err := c.writeZones(ctx); err != nil {
 		return err
 	}
+	if err := c.writeFirewallPolicy(); err != nil {
+		return err
+	}
 	c.auth.log = func(proto string, remote net.Addr, user string) {
 		c.log.Warn("authentication failed", "proto", proto, "remote", remote.String(), "user", user)
+		c.reportAuthFailure(proto, remote, user)
 	}
 	c.reload = make(chan struct{}, 1)
 	ls, err := c.listenAll()

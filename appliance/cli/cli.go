@@ -39,6 +39,7 @@ Roles:
   facteur dev    [-data DIR] [-bind IP]   everything in one process on the dev ports, data in ./data
   facteur serve  [-data DIR] [-bind IP]   the core on the standard ports (25, 465, 587, 143, 993, 110, 995)
   facteur dns    [-data DIR] [-bind IP]   the DNS service on port 53, serving the zones the core writes
+  facteur firewall [-data DIR]            (root) applies the nftables policy the core writes, bans abusers
 
 Admin commands (they talk to the running core; passwords are read from stdin):
   facteur setup -hostname mail.example.com -domain example.com -admin admin@example.com [-ip IP]... [-lan PREFIX]...
@@ -47,6 +48,7 @@ Admin commands (they talk to the running core; passwords are read from stdin):
   facteur alias add ADDR TARGET[,TARGET...]   facteur alias del ADDR   facteur alias list
   facteur queue list
   facteur dns records [DOMAIN]       the records the box publishes, in zone-file syntax
+  facteur firewall show|bans|counters   facteur firewall ban IP [DURATION]   facteur firewall unban IP
   facteur status
   facteur version
 
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return admin(cmd, rest, env)
 	case "dns":
 		return dnsCmd(ctx, rest, env)
+	case "firewall":
+		return firewallCmd(ctx, rest, env)
 	case "status":
 		return status(rest, env)
 	case "version":

@@ -80,10 +80,17 @@ func runDev(ctx context.Context, opts appliance.Options) error {
 	dnsDone := make(chan error, 1)
 	started := make(chan struct{})
 	ready := opts.Ready
+	fwDone := make(chan error, 1)
 	opts.Ready = func(c *appliance.Core) {
-		close(started) // the core has written the zones: DNS can start
+		close(started) // the core has written the zones and policy
 		go func() {
 			dnsDone <- runDNS(ctx, opts.DataDir, opts.Bind, opts.Ports.DNS, opts.Logger)
+			cancel()
+		}()
+		go func() {
+			// Dev mode never touches the host firewall: the role only
+			// decides and answers "facteur firewall show".
+			fwDone <- runFirewall(ctx, opts.DataDir, true, opts.Logger)
 			cancel()
 		}()
 		ready(c)
@@ -92,7 +99,7 @@ func runDev(ctx context.Context, opts appliance.Options) error {
 	cancel()
 	select {
 	case <-started:
-		err = errors.Join(err, <-dnsDone)
+		err = errors.Join(err, <-dnsDone, <-fwDone)
 	default:
 	}
 	return err

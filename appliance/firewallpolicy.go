@@ -1,0 +1,61 @@
+package appliance
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"facteur/firewall"
+)
+
+// FirewallPolicyPath is where the core writes the policy the firewall
+// role applies; FirewallSocket is where that role takes events and
+// admin requests.
+func FirewallPolicyPath(dataDir string) string {
+	return filepath.Join(dataDir, "firewall", "policy.json")
+}
+
+// FirewallSocket is the firewall role's unix socket.
+func FirewallSocket(dataDir string) string { return filepath.Join(dataDir, "firewall.sock") }
+
+// FirewallStatePath is the file the firewall role keeps its bans in.
+func FirewallStatePath(dataDir string) string {
+	return filepath.Join(dataDir, "firewall", "state.json")
+}
+
+// writeFirewallPolicy derives the firewall policy from the settings: the
+// mail services this core runs, DNS (authoritative for everyone,
+// recursive for the LAN), the web UI for the LAN.
+func (c *Core) writeFirewallPolicy() error {
+	s := c.Settings()
+	p := firewall.Policy{Services: firewall.Services{
+		SMTP: true, Submission: true, Submissions: true, IMAP: true, IMAPS: true, POP3: true, POP3S: true,
+		DNSAuth: true, DNSRecursive: true, Web: true,
+	}}
+	for _, l := range s.LANPrefixes {
+		if pr, err := netip.ParsePrefix(l); err == nil {
+			p.LAN = append(p.LAN, pr)
+		}
+	}
+	path := FirewallPolicyPath(c.opts.DataDir)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return firewall.WritePolicy(path, p)
+}
+
+// reportAuthFailure tells the firewall role about a failed login, without
+// waiting: a firewall role that is down must not hold up mail.
+func (c *Core) reportAuthFailure(proto string, remote net.Addr, user string) {
+	ap, err := netip.ParseAddrPort(remote.String())
+	if err != nil {
+		return
+	}
+	go func() {
+		ev := firewall.Event{Type: firewall.EventAuthFailure, IP: ap.Addr().Unmap(), Proto: proto, User: user}
+		if err := firewall.Report(FirewallSocket(c.opts.DataDir), ev); err != nil {
+			c.log.Debug("firewall not told", "err", err)
+		}
+	}()
+}
