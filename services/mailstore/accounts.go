@@ -119,7 +119,7 @@ func (s *Store) AddAccount(ctx context.Context, addr, password string) (*Account
 	if len(password) < 8 {
 		return nil, fmt.Errorf("add account %s: password must have at least 8 characters: %w", addr, ErrInvalid)
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.kdf.hash(password)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ func (s *Store) SetPassword(ctx context.Context, addr, password string) error {
 	if len(password) < 8 {
 		return fmt.Errorf("set password: at least 8 characters: %w", ErrInvalid)
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.kdf.hash(password)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (s *Store) SetPassword(ctx context.Context, addr, password string) error {
 func (s *Store) Authenticate(ctx context.Context, addr, password string) (*Account, error) {
 	acct, err := s.Account(ctx, addr)
 	if errors.Is(err, ErrNotFound) {
-		CheckPassword(dummyHash(), password)
+		s.kdf.check(dummyHash(), password)
 		return nil, ErrAuthFailed
 	}
 	if err != nil {
@@ -244,7 +244,7 @@ func (s *Store) Authenticate(ctx context.Context, addr, password string) (*Accou
 	if s.auth.ok(acct.Address, acct.PasswordHash, password, now) {
 		return checkEnabled(acct)
 	}
-	if !CheckPassword(acct.PasswordHash, password) {
+	if !s.kdf.check(acct.PasswordHash, password) {
 		return nil, ErrAuthFailed
 	}
 	s.auth.remember(acct.Address, acct.PasswordHash, password, now)

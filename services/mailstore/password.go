@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -107,4 +108,61 @@ func (c *authCache) remember(addr, hash, password string, now time.Time) {
 		clear(c.entries)
 	}
 	c.entries[addr] = authEntry{hash: hash, mac: m, expires: now.Add(authCacheTTL)}
+}
+
+// kdfGate bounds the argon2id computations running at once: each needs
+// argonMemory KiB, so a burst of logins must not exhaust a small box. When
+// the last one finishes, the memory they used goes back to the system (Go
+// would otherwise keep it for minutes, which is most of the core's
+// resident size at idle).
+type kdfGate struct {
+	slots chan struct{}
+
+	// mu guards running and freeing.
+	mu      sync.Mutex
+	running int
+	freeing bool
+}
+
+func newKDFGate(n int) *kdfGate { return &kdfGate{slots: make(chan struct{}, n)} }
+
+// run runs fn when a slot is free.
+func (g *kdfGate) run(fn func()) {
+	g.slots <- struct{}{}
+	g.mu.Lock()
+	g.running++
+	g.mu.Unlock()
+	defer func() {
+		<-g.slots
+		g.mu.Lock()
+		g.running--
+		idle := g.running == 0 && !g.freeing
+		if idle {
+			g.freeing = true
+		}
+		g.mu.Unlock()
+		if idle {
+			go g.release()
+		}
+	}()
+	fn()
+}
+
+// release returns freed memory to the system once hashing has stopped.
+func (g *kdfGate) release() {
+	debug.FreeOSMemory()
+	g.mu.Lock()
+	g.freeing = false
+	g.mu.Unlock()
+}
+
+// hash and check are HashPassword and CheckPassword through the gate.
+func (g *kdfGate) hash(password string) (h string, err error) {
+	g.run(func() { h, err = HashPassword(password) })
+	return h, err
+}
+
+func (g *kdfGate) check(hash, password string) (ok bool) {
+	g.run(func() { ok = CheckPassword(hash, password) })
+	return ok
 }

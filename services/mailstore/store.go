@@ -65,6 +65,7 @@ type Store struct {
 	seqs  map[string]*badger.Sequence
 
 	auth authCache
+	kdf  *kdfGate
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -91,6 +92,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		seqs:    map[string]*badger.Sequence{},
+		kdf:     newKDFGate(2),
 	}
 	if err := s.checkVersion(); err != nil {
 		db.Close()
