@@ -2,12 +2,14 @@ package appliance_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"facteur/appliance"
+	"facteur/appliance/cli"
 	"facteur/resolver"
 
 	"github.com/miekg/dns"
@@ -41,6 +43,16 @@ func TestDNSFollowsTheCore(t *testing.T) {
 	if got := askMX(t, pc.LocalAddr().String(), "example.test."); got != "mail.example.test." {
 		t.Errorf("MX example.test = %q, want mail.example.test.", got)
 	}
+	// Records added by hand stay in the zone; broken ones are refused.
+	facteur(t, "", "dns", "add", "-data", dir, "example.test", "www 300 IN A 192.0.2.80")
+	facteur(t, "", "dns", "secondary", "add", "-data", dir, "example.test", "192.0.2.53", "xfr-key.", "c2VjcmV0LXNlY3JldC1zZWNyZXQ=")
+	if code := cli.Main([]string{"dns", "add", "-data", dir, "example.test", "* IN A 192.0.2.1"}, quietEnv()); code == 0 {
+		t.Error("a wildcard record was accepted")
+	}
+	out = facteur(t, "", "dns", "records", "-data", dir, "example.test")
+	if !strings.Contains(out, "www.example.test.\t300\tIN\tA\t192.0.2.80") {
+		t.Errorf("hand-added record missing:\n%s", out)
+	}
 	facteur(t, "", "domain", "add", "-data", dir, "second.test")
 	deadline := time.Now().Add(10 * time.Second)
 	for askMX(t, pc.LocalAddr().String(), "second.test.") != "mail.example.test." {
@@ -49,6 +61,10 @@ func TestDNSFollowsTheCore(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func quietEnv() cli.Env {
+	return cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
 }
 
 func askMX(t *testing.T, server, name string) string {

@@ -59,7 +59,12 @@ func (c *Core) zoneSnapshot(ctx context.Context) (*zone.Snapshot, error) {
 	}
 	tlsa := c.tlsaDigest()
 	for _, d := range domains {
+		cfg, err := c.dnsConfig(ctx, d.Name)
+		if err != nil {
+			return nil, err
+		}
 		snap.Domains = append(snap.Domains, zone.Domain{
+			Extra: cfg.Extra, Secondaries: cfg.Secondaries,
 			Name: d.Name, Host: s.Hostname, Addrs: addrs,
 			DMARC:  zone.DMARC{Policy: "quarantine", RUA: "postmaster@" + d.Name},
 			TLSRPT: "postmaster@" + d.Name,

@@ -84,6 +84,8 @@ func (c *Core) methods() map[string]ctl.Handler {
 		"alias.list": func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Aliases(ctx) },
 		"queue.list": func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Queue(ctx) },
 		"status":     func(ctx context.Context, _ json.RawMessage) (any, error) { return c.status(ctx) },
+		"dns.add":    withParams(c.dnsAdd),
+		"dns.del":    withParams(c.dnsDel),
 	}
 }
 

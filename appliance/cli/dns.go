@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"net/netip"
+
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+
+	"facteur/resolver/zone"
 
 	"facteur/appliance"
 	"facteur/resolver"
@@ -14,8 +18,15 @@ import (
 // dnsCmd is both the dns role ("facteur dns [-data DIR] [-bind IP]") and
 // "facteur dns records [DOMAIN]", which prints the zones the role serves.
 func dnsCmd(ctx context.Context, args []string, env Env) error {
-	if len(args) > 0 && args[0] == "records" {
-		return dnsRecords(args[1:], env)
+	if len(args) > 0 {
+		switch args[0] {
+		case "records":
+			return dnsRecords(args[1:], env)
+		case "add", "del":
+			return dnsRecord(args[0], args[1:], env)
+		case "secondary":
+			return dnsSecondary(args[1:], env)
+		}
 	}
 	fs, data := newFlags("dns", env)
 	bind := fs.String("bind", "", "listen on this IP address only")
@@ -52,4 +63,45 @@ func dnsRecords(args []string, env Env) error {
 	}
 	fmt.Fprint(env.Stdout, text)
 	return nil
+}
+
+// dnsRecord is "dns add|del DOMAIN RECORD": a record kept in the domain's
+// zone, in zone-file syntax relative to the domain ("www 300 IN A 192.0.2.10").
+func dnsRecord(verb string, args []string, env Env) error {
+	fs, data := newFlags("dns "+verb, env)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usageError(fmt.Sprintf("use: dns %s DOMAIN 'NAME [TTL] TYPE DATA'", verb))
+	}
+	p := appliance.DNSParams{Domain: fs.Arg(0), Record: fs.Arg(1)}
+	return call(dataDir(*data, env, false), "dns."+verb, p, nil)
+}
+
+// dnsSecondary is "dns secondary add DOMAIN IP [KEYNAME SECRET]" and
+// "dns secondary del DOMAIN IP": a secondary name server that may transfer
+// the zone (with TSIG when a key is given) and is sent NOTIFY.
+func dnsSecondary(args []string, env Env) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "del") {
+		return usageError("use: dns secondary add DOMAIN IP [KEYNAME SECRET] | dns secondary del DOMAIN IP")
+	}
+	verb := args[0]
+	fs, data := newFlags("dns secondary "+verb, env)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	a := fs.Args()
+	if len(a) != 2 && !(verb == "add" && len(a) == 4) {
+		return usageError("use: dns secondary add DOMAIN IP [KEYNAME SECRET] | dns secondary del DOMAIN IP")
+	}
+	ip, err := netip.ParseAddr(a[1])
+	if err != nil {
+		return fmt.Errorf("%q is not an IP address", a[1])
+	}
+	p := appliance.DNSParams{Domain: a[0], Secondary: zone.Secondary{Addr: ip}}
+	if len(a) == 4 {
+		p.Secondary.TSIGKey, p.Secondary.TSIGSecret = a[2], a[3]
+	}
+	return call(dataDir(*data, env, false), "dns."+verb, p, nil)
 }
