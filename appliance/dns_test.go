@@ -82,3 +82,62 @@ func askMX(t *testing.T, server, name string) string {
 	}
 	return ""
 }
+
+// TestDNSLANSide: static LAN hosts and forwarding, set with the CLI, are
+// answered by the dns role to LAN (here loopback) clients.
+func TestDNSLANSide(t *testing.T) {
+	dir := t.TempDir()
+	startCore(t, dir)
+	facteur(t, "admin-password-1\n", "setup", "-data", dir, "-domain", "example.test", "-admin", "admin@example.test")
+
+	// A stand-in for the ISP's resolver.
+	upstream, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	isp := &dns.Server{PacketConn: upstream, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.RecursionAvailable = true
+		rr, _ := dns.NewRR(r.Question[0].Name + " 60 IN A 192.0.2.99")
+		m.Answer = append(m.Answer, rr)
+		w.WriteMsg(m)
+	})}
+	go isp.ActivateAndServe()
+	defer isp.Shutdown()
+
+	facteur(t, "", "dns", "host", "-data", dir, "printer.office.lan", "10.0.0.9")
+	facteur(t, "", "dns", "forwarders", "-data", dir, upstream.LocalAddr().String())
+
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- resolver.Run(ctx, resolver.Options{SnapshotPath: appliance.ZonesPath(dir), PacketConns: []net.PacketConn{pc}})
+	}()
+	defer func() { cancel(); <-done }()
+	for name, want := range map[string]string{"printer.office.lan.": "10.0.0.9", "www.outside.example.": "192.0.2.99"} {
+		if got := askA(t, pc.LocalAddr().String(), name); got != want {
+			t.Errorf("A %s = %q, want %s", name, got, want)
+		}
+	}
+}
+
+func askA(t *testing.T, server, name string) string {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, dns.TypeA)
+	r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, server)
+	if err != nil {
+		t.Fatalf("query %s: %v", name, err)
+	}
+	for _, rr := range r.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			return a.A.String()
+		}
+	}
+	return ""
+}

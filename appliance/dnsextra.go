@@ -1,9 +1,12 @@
 package appliance
 
 import (
+	"maps"
+
 	"context"
 	"encoding/json"
 	"errors"
+	"facteur/appliance/config"
 	"fmt"
 	"slices"
 
@@ -96,5 +99,45 @@ func (c *Core) dnsDel(ctx context.Context, p DNSParams) (any, error) {
 			return fmt.Errorf("no such record or secondary in %s", p.Domain)
 		}
 		return nil
+	})
+}
+
+// LANParams are the parameters of dns.forwarders and dns.host.
+type LANParams struct {
+	Forwarders []string `json:"forwarders,omitempty"`
+	Name       string   `json:"name,omitempty"`
+	Addrs      []string `json:"addrs,omitempty"` // none: remove the host
+}
+
+// changeSettings applies fn to a copy of the settings, validates, saves
+// them and rewrites the DNS snapshot.
+func (c *Core) changeSettings(ctx context.Context, fn func(*config.Settings)) error {
+	s := c.Settings()
+	fn(s)
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if err := c.saveSettings(ctx, s); err != nil {
+		return err
+	}
+	return c.writeZones(ctx)
+}
+
+func (c *Core) dnsForwarders(ctx context.Context, p LANParams) (any, error) {
+	return nil, c.changeSettings(ctx, func(s *config.Settings) { s.DNSForwarders = p.Forwarders })
+}
+
+func (c *Core) dnsHost(ctx context.Context, p LANParams) (any, error) {
+	return nil, c.changeSettings(ctx, func(s *config.Settings) {
+		hosts := maps.Clone(s.LANHosts)
+		if hosts == nil {
+			hosts = map[string][]string{}
+		}
+		if len(p.Addrs) == 0 {
+			delete(hosts, p.Name)
+		} else {
+			hosts[p.Name] = p.Addrs
+		}
+		s.LANHosts = hosts
 	})
 }

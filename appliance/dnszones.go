@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"facteur/resolver/zone"
@@ -57,6 +59,17 @@ func (c *Core) zoneSnapshot(ctx context.Context) (*zone.Snapshot, error) {
 			snap.LAN = append(snap.LAN, pr)
 		}
 	}
+	snap.Forwarders = s.DNSForwarders
+	for name, list := range s.LANHosts {
+		h := zone.LANHost{Name: name}
+		for _, a := range list {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				h.Addrs = append(h.Addrs, ip)
+			}
+		}
+		snap.LANHosts = append(snap.LANHosts, h)
+	}
+	slices.SortFunc(snap.LANHosts, func(a, b zone.LANHost) int { return strings.Compare(a.Name, b.Name) })
 	tlsa := c.tlsaDigest()
 	for _, d := range domains {
 		cfg, err := c.dnsConfig(ctx, d.Name)

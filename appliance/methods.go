@@ -80,12 +80,14 @@ func (c *Core) methods() map[string]ctl.Handler {
 		"alias.add": withParams(func(ctx context.Context, p AliasParams) (any, error) {
 			return nil, c.store.AddAlias(ctx, p.Address, p.Targets)
 		}),
-		"alias.del":  withParams(func(ctx context.Context, p AliasParams) (any, error) { return nil, c.store.DeleteAlias(ctx, p.Address) }),
-		"alias.list": func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Aliases(ctx) },
-		"queue.list": func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Queue(ctx) },
-		"status":     func(ctx context.Context, _ json.RawMessage) (any, error) { return c.status(ctx) },
-		"dns.add":    withParams(c.dnsAdd),
-		"dns.del":    withParams(c.dnsDel),
+		"alias.del":      withParams(func(ctx context.Context, p AliasParams) (any, error) { return nil, c.store.DeleteAlias(ctx, p.Address) }),
+		"alias.list":     func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Aliases(ctx) },
+		"queue.list":     func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Queue(ctx) },
+		"status":         func(ctx context.Context, _ json.RawMessage) (any, error) { return c.status(ctx) },
+		"dns.add":        withParams(c.dnsAdd),
+		"dns.forwarders": withParams(c.dnsForwarders),
+		"dns.host":       withParams(c.dnsHost),
+		"dns.del":        withParams(c.dnsDel),
 	}
 }
 

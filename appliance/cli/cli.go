@@ -50,6 +50,8 @@ Admin commands (they talk to the running core; passwords are read from stdin):
   facteur dns records [DOMAIN]       the records the box publishes, in zone-file syntax
   facteur dns add|del DOMAIN 'www 300 IN A 192.0.2.10'    records kept in the zone by hand
   facteur dns secondary add DOMAIN IP [KEYNAME SECRET]     a secondary (AXFR with TSIG, NOTIFY)
+  facteur dns forwarders [IP...]     forward LAN queries to these resolvers (none: from the root)
+  facteur dns host NAME [IP...]      a static LAN host name (no IP: remove it)
   facteur firewall show|bans|counters   facteur firewall ban IP [DURATION]   facteur firewall unban IP
   facteur status
   facteur version

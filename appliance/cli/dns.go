@@ -26,6 +26,10 @@ func dnsCmd(ctx context.Context, args []string, env Env) error {
 			return dnsRecord(args[0], args[1:], env)
 		case "secondary":
 			return dnsSecondary(args[1:], env)
+		case "forwarders":
+			return dnsLAN("forwarders", args[1:], env)
+		case "host":
+			return dnsLAN("host", args[1:], env)
 		}
 	}
 	fs, data := newFlags("dns", env)
@@ -104,4 +108,21 @@ func dnsSecondary(args []string, env Env) error {
 		p.Secondary.TSIGKey, p.Secondary.TSIGSecret = a[2], a[3]
 	}
 	return call(dataDir(*data, env, false), "dns."+verb, p, nil)
+}
+
+// dnsLAN is "dns forwarders [IP...]" (none: resolve from the root) and
+// "dns host NAME [IP...]" (none: remove), the LAN side of the DNS.
+func dnsLAN(what string, args []string, env Env) error {
+	fs, data := newFlags("dns "+what, env)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	p := appliance.LANParams{Forwarders: fs.Args()}
+	if what == "host" {
+		if fs.NArg() < 1 {
+			return usageError("use: dns host NAME [IP...]")
+		}
+		p = appliance.LANParams{Name: fs.Arg(0), Addrs: fs.Args()[1:]}
+	}
+	return call(dataDir(*data, env, false), "dns."+what, p, nil)
 }

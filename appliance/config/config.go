@@ -24,6 +24,13 @@ type Settings struct {
 	PublicIPs []string `json:"public_ips,omitempty"`
 	// LANPrefixes may use recursive DNS and reach the web UI.
 	LANPrefixes []string `json:"lan_prefixes,omitempty"`
+	// DNSForwarders, when set, make the LAN resolver forward to these
+	// resolvers (the ISP's or the company's) instead of resolving from
+	// the root: "192.0.2.1" or "192.0.2.1:53".
+	DNSForwarders []string `json:"dns_forwarders,omitempty"`
+	// LANHosts are static names the box's DNS answers to the LAN:
+	// name -> addresses.
+	LANHosts map[string][]string `json:"lan_hosts,omitempty"`
 	// MaxMessageBytes limits SMTP and APPEND; default 50 MiB.
 	MaxMessageBytes int64 `json:"max_message_bytes,omitempty"`
 	// SetupDone is set by a completed setup (CLI or wizard).
@@ -60,6 +67,23 @@ func (s *Settings) Validate() error {
 	for _, p := range s.LANPrefixes {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			errs = append(errs, fmt.Errorf("LAN prefix %q: %w", p, err))
+		}
+	}
+	for _, f := range s.DNSForwarders {
+		if _, err := netip.ParseAddr(f); err != nil {
+			if _, err := netip.ParseAddrPort(f); err != nil {
+				errs = append(errs, fmt.Errorf("DNS forwarder %q is not an address or address:port", f))
+			}
+		}
+	}
+	for name, addrs := range s.LANHosts {
+		if !ValidHostname(name) {
+			errs = append(errs, fmt.Errorf("LAN host name %q is not a valid host name", name))
+		}
+		for _, a := range addrs {
+			if _, err := netip.ParseAddr(a); err != nil {
+				errs = append(errs, fmt.Errorf("LAN host %s: %q: %w", name, a, err))
+			}
 		}
 	}
 	if s.MaxMessageBytes < 1<<20 || s.MaxMessageBytes > 1<<30 {
