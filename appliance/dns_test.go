@@ -23,7 +23,7 @@ func TestDNSFollowsTheCore(t *testing.T) {
 	startCore(t, dir)
 	facteur(t, "admin-password-1\n", "setup", "-data", dir, "-domain", "example.test", "-admin", "admin@example.test", "-ip", "192.0.2.10")
 	out := facteur(t, "", "dns", "records", "-data", dir, "example.test")
-	for _, want := range []string{"IN\tMX\t10 mail.example.test.", "IN\tA\t192.0.2.10", "_25._tcp.mail.example.test.", "v=DMARC1"} {
+	for _, want := range []string{"IN\tMX\t10 mail.example.test.", "IN\tA\t192.0.2.10", "_25._tcp.mail.example.test.", "v=DMARC1", "CAA\t0 issue \"letsencrypt.org\""} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dns records lacks %q:\n%s", want, out)
 		}

@@ -82,6 +82,9 @@ func (c *Core) zoneSnapshot(ctx context.Context) (*zone.Snapshot, error) {
 			DMARC:  zone.DMARC{Policy: "quarantine", RUA: "postmaster@" + d.Name},
 			TLSRPT: "postmaster@" + d.Name,
 			TLSA:   tlsa,
+			// Only the CA the box's ACME client will use may issue for the
+			// domain. (No MTA-STS records until the box serves the policy.)
+			CAA: []string{"letsencrypt.org"},
 		})
 	}
 	return snap, nil
