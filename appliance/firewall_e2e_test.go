@@ -49,7 +49,7 @@ var (
 )
 
 const (
-	fwLANPrefix = "10.99.0.0/24"
+	fwLANPrefix = "10.77.0.0/24"
 	fwUser      = "alice@example.test"
 	fwPassword  = "alice-password-1"
 	// fwBlocked is how long a probe waits before it calls a port dropped;
