@@ -175,3 +175,33 @@ func remoteIP(a net.Addr) string {
 	}
 	return ap.Addr().Unmap().WithZone("").String()
 }
+
+// drainGrace is how long Shutdown lets a connection wait for its next
+// command or its next bytes of data: idle sessions are then closed, while
+// a transaction that is sending data goes on until its reply.
+const drainGrace = time.Second
+
+// SetReadDeadline caps every read deadline at the drain deadline once
+// Shutdown has begun, so that go-smtp's per-command deadlines (minutes)
+// cannot keep an idle client's session, and Shutdown, waiting.
+func (tc *trackedConn) SetReadDeadline(t time.Time) error {
+	if d := tc.s.drainAt.Load(); d != nil && (t.IsZero() || t.After(*d)) {
+		t = *d
+	}
+	return tc.Conn.SetReadDeadline(t)
+}
+
+// drain starts the drain: every read now ends by the drain deadline.
+func (s *Server) drain() {
+	d := time.Now().Add(drainGrace)
+	s.drainAt.Store(&d)
+	s.mu.Lock()
+	conns := make([]*trackedConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.SetReadDeadline(d)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -130,6 +131,9 @@ type Server struct {
 
 	serving sync.WaitGroup // Serve calls; Add only under mu before stopping
 	work    sync.WaitGroup // refusals and deliveries; Add only under mu before finished
+
+	// drainAt is set when Shutdown begins (see drain).
+	drainAt atomic.Pointer[time.Time]
 
 	// mu guards the fields below.
 	mu        sync.Mutex
@@ -274,6 +278,7 @@ func (s *Server) stop() (<-chan struct{}, error) {
 			errs = append(errs, fmt.Errorf("smtpd: close listener: %w", err))
 		}
 	}
+	s.drain()
 	go s.waitEnd(done)
 	return done, errors.Join(errs...)
 }
