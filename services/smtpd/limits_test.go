@@ -97,6 +97,29 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
+// Shutdown does not wait for a client that sits idle between commands:
+// after the drain grace its session is closed and Shutdown returns cleanly,
+// well before its context ends.
+func TestShutdownClosesIdleSessions(t *testing.T) {
+	h := start(t, nil)
+	c := dial(t, h.mx)
+	c.cmd("EHLO client.example", "250 ")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := h.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with an idle session: %v, want it to close the session and return nil", err)
+	}
+	<-h.errs
+	h.errs <- ErrServerClosed // for the harness's own check
+	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.r.ReadString('\n'); err == nil {
+		// go-smtp may send a last line; the connection must then end.
+		if _, err := c.r.ReadString('\n'); err == nil {
+			t.Error("the idle session is still open after Shutdown")
+		}
+	}
+}
+
 // Shutdown whose context ends closes idle connections by force.
 func TestShutdownDeadline(t *testing.T) {
 	h := start(t, nil)
