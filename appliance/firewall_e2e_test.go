@@ -3,10 +3,8 @@ package appliance_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -21,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"facteur/firewall/netnstest"
 )
 
 // This file runs the real roles, `facteur serve` and `facteur firewall`,
@@ -141,118 +139,35 @@ func TestFirewallBansAbuserNotLAN(t *testing.T) {
 }
 
 // fwNeedNetNS skips the test unless it may create network namespaces.
-func fwNeedNetNS(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root to create network namespaces and run the firewall role; `make test` runs it as root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("skipping: needs `ip` (Debian's iproute2) for network namespaces")
-	}
-}
+func fwNeedNetNS(t *testing.T) { netnstest.Need(t) }
 
 // fwNetNS is a network namespace made for one test.
-type fwNetNS struct {
-	name string
-	fd   int // open /run/netns/NAME, for setns
-}
+type fwNetNS struct{ *netnstest.NS }
 
 // fwNewNetNS creates a namespace with loopback up, removed at the test's
 // end after everything running in it was stopped.
 func fwNewNetNS(t *testing.T, role string) *fwNetNS {
-	t.Helper()
-	name := "fwe2e-" + role + "-" + fwRandHex(3)
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("skipping: cannot create a network namespace here: ip netns add: %v: %s", err, out)
-	}
-	n := &fwNetNS{name: name, fd: -1}
-	t.Cleanup(func() {
-		if n.fd >= 0 {
-			unix.Close(n.fd)
-		}
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", name, err, out)
-		}
-	})
-	fd, err := unix.Open("/run/netns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatalf("open namespace %s: %v", name, err)
-	}
-	n.fd = fd
-	n.ip(t, "link", "set", "lo", "up")
-	return n
+	return &fwNetNS{netnstest.New(t, "fwe2e-"+role)}
 }
 
-func fwRandHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// ip runs `ip -n NS args...`.
-func (n *fwNetNS) ip(t *testing.T, args ...string) {
-	t.Helper()
-	args = append([]string{"-n", n.name}, args...)
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-}
+func fwRandHex(n int) string { return netnstest.RandHex(n) }
 
 // fwLink joins two namespaces with a veth pair, gives each end its
 // addresses, and waits until both ends have a carrier.
 func fwLink(t *testing.T, a *fwNetNS, aAddrs []string, b *fwNetNS, bAddrs []string) {
-	t.Helper()
-	ifA, ifB := "fwv-"+fwRandHex(3), "fwv-"+fwRandHex(3)
-	out, err := exec.Command("ip", "link", "add", ifA, "netns", a.name, "type", "veth",
-		"peer", "name", ifB, "netns", b.name).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip link add veth: %v: %s", err, out)
-	}
-	for _, end := range []struct {
-		ns    *fwNetNS
-		dev   string
-		addrs []string
-	}{{a, ifA, aAddrs}, {b, ifB, bAddrs}} {
-		for _, addr := range end.addrs {
-			end.ns.ip(t, "addr", "add", addr, "dev", end.dev)
-		}
-		end.ns.ip(t, "link", "set", end.dev, "up")
-	}
-	for _, end := range []struct {
-		ns  *fwNetNS
-		dev string
-	}{{a, ifA}, {b, ifB}} {
-		fwWaitFor(t, end.dev+" in "+end.ns.name+" has a carrier", 5*time.Second, func() error {
-			out, err := exec.Command("ip", "-n", end.ns.name, "link", "show", "dev", end.dev).CombinedOutput()
-			if err == nil && (strings.Contains(string(out), "NO-CARRIER") || !strings.Contains(string(out), "LOWER_UP")) {
-				err = errors.New(strings.TrimSpace(string(out)))
-			}
-			return err
-		})
-	}
+	netnstest.Link(t, a.NS, aAddrs, b.NS, bAddrs)
 }
 
 // dial opens a TCP connection from src inside the namespace. The socket
 // is made on a thread that entered the namespace, so it lives there; the
 // thread ends with its goroutine and never runs anything else.
-func (n *fwNetNS) dial(src netip.Addr, dst netip.AddrPort, timeout time.Duration) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		if err := unix.Setns(n.fd, unix.CLONE_NEWNET); err != nil {
-			done <- result{err: fmt.Errorf("setns %s: %w", n.name, err)}
-			return
-		}
+func (n *fwNetNS) dial(src netip.Addr, dst netip.AddrPort, timeout time.Duration) (c net.Conn, err error) {
+	err = n.Do(func() error {
 		d := net.Dialer{Timeout: timeout, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))}
-		c, err := d.Dial("tcp", dst.String())
-		done <- result{c, err}
-	}()
-	r := <-done
-	return r.c, r.err
+		c, err = d.Dial("tcp", dst.String())
+		return err
+	})
+	return c, err
 }
 
 // fwForker starts processes from one OS thread kept until the test's end.
@@ -304,7 +219,7 @@ func (n *fwNetNS) start(t *testing.T, fork fwForker, bin, dir, name string, args
 	defer logf.Close()
 	// `ip netns exec` enters the namespace and execs bin in the same
 	// process, so Pdeathsig and the signals below reach the daemon.
-	d.cmd = exec.Command("ip", append([]string{"netns", "exec", n.name, bin}, args...)...)
+	d.cmd = exec.Command("ip", append([]string{"netns", "exec", n.Name, bin}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test
 	if err := fork.start(d.cmd); err != nil {

@@ -17,7 +17,7 @@ func TestRoleBansAtPacketLevel(t *testing.T) {
 	l := newLab(t)
 	l.box.listen(t, []uint16{25, 587, 993}, nil)
 	o := roleOptions(t, labPolicy())
-	o.NetNS = l.box.fd
+	o.NetNS = l.box.FD
 	r := startRole(t, o)
 	c := l.box.conn(t)
 

@@ -1,23 +1,18 @@
 package firewall
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"facteur/firewall/netnstest"
+
 	"github.com/google/nftables"
-	"golang.org/x/sys/unix"
 )
 
 // This file builds the small networks the system tests run in: fresh
@@ -47,149 +42,38 @@ var (
 	testLAN = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("fd00:fac7:2::/64")}
 )
 
-// netns is a network namespace made for one test.
-type netns struct {
-	name string
-	fd   int
-}
+// netns is a namespace of the test network (see package netnstest), with
+// an nftables connection to it.
+type netns struct{ *netnstest.NS }
 
-// needNetNS skips the test unless it may create network namespaces and
-// has the tools it uses.
-func needNetNS(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: network namespace tests need root (CAP_NET_ADMIN, CAP_SYS_ADMIN); `make test` runs them as root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("skipping: network namespace tests need `ip` (Debian's iproute2)")
-	}
-}
+func needNetNS(t *testing.T) { netnstest.Need(t) }
 
 // newNetNS creates a namespace with loopback up, removed at the test's end.
 func newNetNS(t *testing.T, role string) *netns {
-	t.Helper()
-	name := "fw-" + role + "-" + randHex(3)
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("skipping: cannot create a network namespace here: ip netns add: %v: %s", err, out)
-	}
-	n := &netns{name: name, fd: -1}
-	t.Cleanup(func() {
-		if n.fd >= 0 {
-			unix.Close(n.fd)
-		}
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", name, err, out)
-		}
-	})
-	fd, err := unix.Open("/run/netns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatalf("open namespace %s: %v", name, err)
-	}
-	n.fd = fd
-	n.ip(t, "link", "set", "lo", "up")
-	return n
+	return &netns{netnstest.New(t, "fw-"+role)}
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func randHex(n int) string { return netnstest.RandHex(n) }
 
-// ip runs `ip -n NS args...` and fails the test if it fails.
-func (n *netns) ip(t *testing.T, args ...string) {
-	t.Helper()
-	args = append([]string{"-n", n.name}, args...)
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-}
+func (n *netns) ip(t *testing.T, args ...string) { n.IP(t, args...) }
 
-// exec runs a command inside the namespace and returns its output.
-func (n *netns) exec(name string, args ...string) (string, error) {
-	args = append([]string{"netns", "exec", n.name, name}, args...)
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
+func (n *netns) exec(name string, args ...string) (string, error) { return n.Exec(name, args...) }
 
-// do runs f on an OS thread that has entered the namespace. Sockets made
-// in f stay in the namespace. The thread is never handed back to the
-// scheduler: it ends with its goroutine.
-func (n *netns) do(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Setns(n.fd, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", n.name, err)
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
-}
+func (n *netns) do(f func() error) error { return n.Do(f) }
 
 // conn returns an nftables connection to the namespace.
 func (n *netns) conn(t *testing.T) *nftables.Conn {
 	t.Helper()
-	c, err := nftables.New(nftables.WithNetNSFd(n.fd))
+	c, err := nftables.New(nftables.WithNetNSFd(n.FD))
 	if err != nil {
-		t.Fatalf("nftables connection to %s: %v", n.name, err)
+		t.Fatalf("nftables connection to %s: %v", n.Name, err)
 	}
 	return c
 }
 
-// link joins two namespaces with a veth pair and gives each end its
-// addresses (without duplicate address detection, so IPv6 works at once).
+// link joins two namespaces with a veth pair (see netnstest.Link).
 func link(t *testing.T, a *netns, aAddrs []string, b *netns, bAddrs []string) {
-	t.Helper()
-	ifA, ifB := "veth-"+randHex(3), "veth-"+randHex(3)
-	out, err := exec.Command("ip", "link", "add", ifA, "netns", a.name, "type", "veth",
-		"peer", "name", ifB, "netns", b.name).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip link add veth: %v: %s", err, out)
-	}
-	for _, side := range []struct {
-		ns    *netns
-		dev   string
-		addrs []string
-	}{{a, ifA, aAddrs}, {b, ifB, bAddrs}} {
-		for _, addr := range side.addrs {
-			args := []string{"addr", "add", addr, "dev", side.dev}
-			if strings.Contains(addr, ":") {
-				args = append(args, "nodad")
-			}
-			side.ns.ip(t, args...)
-		}
-		side.ns.ip(t, "link", "set", side.dev, "up")
-	}
-	// Packets sent before the carrier is up are lost, and a lost neighbour
-	// solicitation is repeated only after a second: wait for it.
-	for _, side := range []struct {
-		ns  *netns
-		dev string
-	}{{a, ifA}, {b, ifB}} {
-		side.ns.waitCarrier(t, side.dev)
-	}
-}
-
-// waitCarrier waits until dev has a carrier, for at most five seconds.
-func (n *netns) waitCarrier(t *testing.T, dev string) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		out, err := exec.Command("ip", "-n", n.name, "link", "show", "dev", dev).CombinedOutput()
-		if err != nil {
-			t.Fatalf("ip link show %s: %v: %s", dev, err, out)
-		}
-		if !strings.Contains(string(out), "NO-CARRIER") && strings.Contains(string(out), "LOWER_UP") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s in %s has no carrier: %s", dev, n.name, out)
-		}
-	}
+	netnstest.Link(t, a.NS, aAddrs, b.NS, bAddrs)
 }
 
 // lab is the test network: box between wan and lan.
@@ -240,7 +124,7 @@ func (n *netns) listen(t *testing.T, ports []uint16, udpPorts []uint16) {
 		wg.Wait()
 	})
 	if err != nil {
-		t.Fatalf("listen in %s: %v", n.name, err)
+		t.Fatalf("listen in %s: %v", n.Name, err)
 	}
 }
 
@@ -253,7 +137,7 @@ func (n *netns) listenEcho(t *testing.T, port uint16) {
 		return err
 	})
 	if err != nil {
-		t.Fatalf("listen in %s: %v", n.name, err)
+		t.Fatalf("listen in %s: %v", n.Name, err)
 	}
 	var (
 		wg    sync.WaitGroup
