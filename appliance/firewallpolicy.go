@@ -1,10 +1,14 @@
 package appliance
 
 import (
+	"context"
+
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+
+	"facteur/appliance/config"
 
 	"facteur/firewall"
 )
@@ -38,6 +42,11 @@ func (c *Core) writeFirewallPolicy() error {
 			p.LAN = append(p.LAN, pr)
 		}
 	}
+	for _, a := range s.AdminAllowList {
+		if pr, err := netip.ParsePrefix(a); err == nil {
+			p.AllowList = append(p.AllowList, pr)
+		}
+	}
 	path := FirewallPolicyPath(c.opts.DataDir)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
@@ -58,4 +67,17 @@ func (c *Core) reportAuthFailure(proto string, remote net.Addr, user string) {
 			c.log.Debug("firewall not told", "err", err)
 		}
 	}()
+}
+
+// AllowParams are the parameters of firewall.allow.
+type AllowParams struct {
+	Prefixes []string `json:"prefixes"`
+}
+
+// firewallAllow replaces the admin allow-list and writes the new policy.
+func (c *Core) firewallAllow(ctx context.Context, p AllowParams) (any, error) {
+	if err := c.changeSettings(ctx, func(s *config.Settings) { s.AdminAllowList = p.Prefixes }); err != nil {
+		return nil, err
+	}
+	return nil, c.writeFirewallPolicy()
 }

@@ -86,6 +86,7 @@ func (c *Core) methods() map[string]ctl.Handler {
 		"status":         func(ctx context.Context, _ json.RawMessage) (any, error) { return c.status(ctx) },
 		"dns.add":        withParams(c.dnsAdd),
 		"dns.forwarders": withParams(c.dnsForwarders),
+		"firewall.allow": withParams(c.firewallAllow),
 		"dns.host":       withParams(c.dnsHost),
 		"dns.del":        withParams(c.dnsDel),
 	}

@@ -53,6 +53,7 @@ Admin commands (they talk to the running core; passwords are read from stdin):
   facteur dns forwarders [IP...]     forward LAN queries to these resolvers (none: from the root)
   facteur dns host NAME [IP...]      a static LAN host name (no IP: remove it)
   facteur firewall show|bans|counters   facteur firewall ban IP [DURATION]   facteur firewall unban IP
+  facteur firewall allow [PREFIX...]    admin allow-list: web UI from outside the LAN, never banned
   facteur status
   facteur version
 

@@ -38,6 +38,9 @@ func firewallCmd(ctx context.Context, args []string, env Env) error {
 		return firewallShow(dir, verb, env)
 	case "ban", "unban":
 		return firewallBan(dir, verb, fs.Args(), env)
+	case "allow":
+		// The core owns the policy: it saves the list and rewrites it.
+		return call(dir, "firewall.allow", appliance.AllowParams{Prefixes: fs.Args()}, nil)
 	}
 	return usageError(fmt.Sprintf("unknown firewall command %q", verb))
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -24,6 +25,10 @@ type Settings struct {
 	PublicIPs []string `json:"public_ips,omitempty"`
 	// LANPrefixes may use recursive DNS and reach the web UI.
 	LANPrefixes []string `json:"lan_prefixes,omitempty"`
+	// AdminAllowList are prefixes outside the LAN (an admin's home, a
+	// support company) that may reach the web UI and ManageSieve and are
+	// never banned.
+	AdminAllowList []string `json:"admin_allow_list,omitempty"`
 	// DNSForwarders, when set, make the LAN resolver forward to these
 	// resolvers (the ISP's or the company's) instead of resolving from
 	// the root: "192.0.2.1" or "192.0.2.1:53".
@@ -64,7 +69,7 @@ func (s *Settings) Validate() error {
 			errs = append(errs, fmt.Errorf("public IP %q: %w", ip, err))
 		}
 	}
-	for _, p := range s.LANPrefixes {
+	for _, p := range append(slices.Clone(s.LANPrefixes), s.AdminAllowList...) {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			errs = append(errs, fmt.Errorf("LAN prefix %q: %w", p, err))
 		}
