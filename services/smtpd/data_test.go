@@ -241,7 +241,10 @@ func TestDeliverPanics(t *testing.T) {
 	c = dial(t, h.mx)
 	c.cmd("EHLO client.example", "250 ")
 	c.submit("sender@remote.example", []string{"alice@example.com"}, "Subject: y\r\n\r\ny\r\n")
-	if !strings.Contains(h.logs.String(), "deliberate panic") {
-		t.Errorf("log lacks the panic:\n%s", h.logs.String())
+	// go-smtp logs the panic after it has sent the 421: wait for the line.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(h.logs.String(), "deliberate panic"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks the panic:\n%s", h.logs.String())
+		}
 	}
 }
