@@ -219,9 +219,6 @@ func (c *Core) Settings() *config.Settings {
 	return &s
 }
 
-// Ports returns the ports the core listens on.
-func (c *Core) Ports() Ports { return c.opts.Ports }
-
 // Addr returns the address a service listens on ("smtp", "submission",
 // "submissions", "imap", "imaps", "pop3", "pop3s"); with port 0 in
 // Options.Ports the system picks one.

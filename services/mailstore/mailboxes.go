@@ -140,16 +140,6 @@ func (s *Store) MailboxByName(ctx context.Context, acct uint64, name string) (*M
 	return &m, nil
 }
 
-// MailboxByID returns one mailbox of acct.
-func (s *Store) MailboxByID(ctx context.Context, acct, id uint64) (*Mailbox, error) {
-	var m Mailbox
-	err := s.view(func(txn *badger.Txn) error { return getJSON(txn, mailboxKey(acct, id), &m) })
-	if err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
 // SetSubscribed changes a mailbox's subscription.
 func (s *Store) SetSubscribed(ctx context.Context, acct uint64, name string, on bool) error {
 	return s.updateMailbox(acct, name, func(m *Mailbox) error { m.Subscribed = on; return nil })

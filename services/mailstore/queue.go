@@ -42,17 +42,6 @@ func (s *Store) Queue(ctx context.Context) ([]QueueEntry, error) {
 	return scanAll[QueueEntry](s, []byte(tQueue))
 }
 
-// UpdateQueueEntry saves a changed entry (attempts, next attempt, the
-// recipients still to do). It fails with ErrNotFound if the entry is gone.
-func (s *Store) UpdateQueueEntry(ctx context.Context, e *QueueEntry) error {
-	return s.do(func(b *batch) error {
-		if _, err := b.get(queueKey(e.ID)); err != nil {
-			return fmt.Errorf("queue entry %d: %w", e.ID, err)
-		}
-		return b.setJSON(queueKey(e.ID), e)
-	})
-}
-
 // DeleteQueueEntry removes an entry (delivered, bounced or dropped) and
 // releases its body.
 func (s *Store) DeleteQueueEntry(ctx context.Context, id uint64) error {

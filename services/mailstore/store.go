@@ -210,10 +210,6 @@ func (s *Store) view(fn func(txn *badger.Txn) error) error {
 	return s.db.View(fn)
 }
 
-// Sync flushes everything to disk. Commits already fsync; this is for
-// callers that wrote with NoSync.
-func (s *Store) Sync() error { return s.db.Sync() }
-
 type badgerLogger struct{ l *slog.Logger }
 
 func (b badgerLogger) Errorf(f string, a ...any) {
