@@ -31,19 +31,21 @@ check:
 	$(GO) vet ./...
 
 # Debian packages used by tests as outside clients and tools: python3
-# (smtplib, imaplib, poplib), swaks, dig (dnsutils), nft (nftables) and ip
-# (iproute2) for the firewall's namespace tests.
+# (smtplib, imaplib, poplib) and python3-dkim (dkimverify), swaks, dig
+# (dnsutils), nft (nftables) and ip (iproute2) for the namespace tests,
+# chromium for the web UI tests, qemu-system-x86/-arm + ovmf to boot the
+# image, mtools, squashfs-tools, e2fsprogs, zstd to build it.
+DEBS := python3 python3-dkim swaks dnsutils nftables iproute2 chromium \
+	qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 mtools squashfs-tools e2fsprogs zstd
+
 deps:
-	@need=""; \
-	command -v python3 >/dev/null || need="$$need python3"; \
-	command -v swaks >/dev/null || need="$$need swaks"; \
-	command -v dig >/dev/null || need="$$need dnsutils"; \
-	command -v nft >/dev/null || need="$$need nftables"; \
-	command -v ip >/dev/null || need="$$need iproute2"; \
+	@need=""; for p in $(DEBS); do \
+		dpkg-query -W -f '$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || need="$$need $$p"; \
+	done; \
 	if [ -n "$$need" ]; then \
 		echo "installing:$$need"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$need >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$need >/dev/null; \
 	fi
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m for longer).

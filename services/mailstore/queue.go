@@ -68,3 +68,29 @@ func (s *Store) QueueLen(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// UpdateQueueEntry reads entry id, lets fn change it and writes it back
+// durably. fn must not keep e.
+func (s *Store) UpdateQueueEntry(ctx context.Context, id uint64, fn func(e *QueueEntry) error) error {
+	return s.do(func(b *batch) error {
+		var e QueueEntry
+		if err := b.getJSON(queueKey(id), &e); err != nil {
+			return fmt.Errorf("queue entry %d: %w", id, err)
+		}
+		if err := fn(&e); err != nil {
+			return err
+		}
+		e.ID = id
+		return b.setJSON(queueKey(id), &e)
+	})
+}
+
+// QueueEntry returns one entry of the outbound queue.
+func (s *Store) QueueEntry(ctx context.Context, id uint64) (*QueueEntry, error) {
+	var e QueueEntry
+	err := s.view(func(txn *badger.Txn) error { return getJSON(txn, queueKey(id), &e) })
+	if err != nil {
+		return nil, fmt.Errorf("queue entry %d: %w", id, err)
+	}
+	return &e, nil
+}
