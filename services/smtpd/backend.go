@@ -75,4 +75,26 @@ type Envelope struct {
 	Body       string   // "7BIT" (also when not declared) or "8BITMIME"
 	Size       int64    // SIZE= declared on MAIL; 0 if not declared
 	ID         string   // the id in the Received header and the log
+
+	// Delivery status notification parameters (RFC 3461) and REQUIRETLS
+	// (RFC 8689), carried through the outbound queue.
+	Ret        string       // RET=: "FULL", "HDRS" or ""
+	EnvID      string       // ENVID=, decoded
+	RequireTLS bool         // REQUIRETLS was given on MAIL (only possible over TLS)
+	Rcpts      []RcptParams // parallel to To
 }
+
+// RcptParams are a recipient's DSN parameters.
+type RcptParams struct {
+	Notify []string // NOTIFY=: NEVER, or some of SUCCESS, FAILURE, DELAY; nil if not given
+	ORcpt  string   // ORCPT=, as "rfc822;addr" (decoded); "" if not given
+}
+
+// Refusal is an error Deliver returns to refuse a message for policy
+// (DMARC, a virus): the client gets a permanent 550 with Text instead of a
+// temporary failure.
+type Refusal struct {
+	Text string // shown to the client: keep it generic
+}
+
+func (r *Refusal) Error() string { return "refused: " + r.Text }

@@ -59,6 +59,10 @@ func dataReply(body *bodyChecker, deliverErr error) error {
 		}
 		return errTemporary
 	}
+	var refusal *Refusal
+	if errors.As(deliverErr, &refusal) && body.Done() {
+		return reply(550, 5, 7, 1, refusal.Text)
+	}
 	if deliverErr != nil || !body.Done() {
 		return errTemporary
 	}

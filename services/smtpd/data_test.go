@@ -248,3 +248,62 @@ func TestDeliverPanics(t *testing.T) {
 		}
 	}
 }
+
+// DSN parameters (RFC 3461) and REQUIRETLS reach the Backend.
+func TestDSNParameters(t *testing.T) {
+	h := start(t, nil)
+	c := dial(t, h.mx)
+	c.cmd("EHLO client.example", "250 ")
+	c.starttls()
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("MAIL FROM:<sender@remote.example> RET=HDRS ENVID=abc+2Bdef REQUIRETLS", "250 ")
+	c.cmd("RCPT TO:<alice@example.com> NOTIFY=FAILURE,DELAY ORCPT=rfc822;old+40example.com", "250 ")
+	c.cmd("RCPT TO:<bob@example.com>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.send("Subject: x\r\n\r\nx\r\n.\r\n")
+	c.expect("250 ")
+	c.cmd("QUIT", "221 ")
+	got := h.be.delivered()
+	if len(got) != 1 {
+		t.Fatalf("delivered %d messages, want 1", len(got))
+	}
+	env := got[0].Env
+	if env.Ret != "HDRS" || env.EnvID != "abc+def" || !env.RequireTLS {
+		t.Errorf("envelope RET=%q ENVID=%q REQUIRETLS=%v, want HDRS, abc+def, true", env.Ret, env.EnvID, env.RequireTLS)
+	}
+	if len(env.Rcpts) != 2 {
+		t.Fatalf("Rcpts = %+v, want 2", env.Rcpts)
+	}
+	if n := env.Rcpts[0].Notify; len(n) != 2 || n[0] != "FAILURE" || n[1] != "DELAY" {
+		t.Errorf("NOTIFY = %q", n)
+	}
+	if o := env.Rcpts[0].ORcpt; !strings.EqualFold(o, "rfc822;old@example.com") {
+		t.Errorf("ORCPT = %q", o)
+	}
+	if env.Rcpts[1].Notify != nil || env.Rcpts[1].ORcpt != "" {
+		t.Errorf("second recipient has parameters %+v", env.Rcpts[1])
+	}
+}
+
+// REQUIRETLS without TLS is refused.
+func TestRequireTLSNeedsTLS(t *testing.T) {
+	h := start(t, nil)
+	c := dial(t, h.mx)
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("MAIL FROM:<sender@remote.example> REQUIRETLS", "5")
+	c.cmd("QUIT", "221 ")
+}
+
+// A Refusal from the Backend becomes a permanent 550 5.7.1 with its text.
+func TestDeliverRefuses(t *testing.T) {
+	h := start(t, nil)
+	h.be.set(func(b *fakeBackend) { b.deliverErr = &Refusal{Text: "DMARC policy of the sender's domain"} })
+	c := dial(t, h.mx)
+	c.cmd("EHLO client.example", "250 ")
+	c.cmd("MAIL FROM:<sender@remote.example>", "250 ")
+	c.cmd("RCPT TO:<alice@example.com>", "250 ")
+	c.cmd("DATA", "354 ")
+	c.send("Subject: x\r\n\r\nx\r\n.\r\n")
+	c.expect("550 5.7.1 DMARC policy of the sender's domain")
+	c.cmd("QUIT", "221 ")
+}

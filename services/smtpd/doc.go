@@ -34,7 +34,9 @@
 //   - CHUNKING (RFC 3030), without BINARYMIME
 //   - ENHANCEDSTATUSCODES (RFC 2034, RFC 3463)
 //   - Received protocol names (RFC 3848)
+//   - DSN (RFC 3461): RET, ENVID, NOTIFY and ORCPT reach the Backend in the
+//     Envelope; the outbound queue carries them and writes the reports
+//   - REQUIRETLS (RFC 8689), offered on TLS sessions only
 //
-// go-smtp also advertises LIMITS RCPTMAX (RFC 9422). DSN and REQUIRETLS are
-// not offered yet.
+// go-smtp also advertises LIMITS RCPTMAX (RFC 9422).
 package smtpd

@@ -23,12 +23,12 @@ func TestMXCapabilities(t *testing.T) {
 	c := dial(t, h.mx)
 	ehlo := c.cmd("EHLO client.example", "250 ")
 	caps := capabilities(ehlo)
-	for _, want := range []string{"PIPELINING", "8BITMIME", "SMTPUTF8", "CHUNKING", "ENHANCEDSTATUSCODES", "SIZE", "STARTTLS"} {
+	for _, want := range []string{"PIPELINING", "8BITMIME", "SMTPUTF8", "CHUNKING", "ENHANCEDSTATUSCODES", "SIZE", "STARTTLS", "DSN"} {
 		if !slices.Contains(caps, want) {
 			t.Errorf("EHLO lacks %s: %q", want, ehlo)
 		}
 	}
-	for _, unwanted := range []string{"AUTH", "DSN", "REQUIRETLS", "BINARYMIME"} {
+	for _, unwanted := range []string{"AUTH", "REQUIRETLS", "BINARYMIME"} {
 		if slices.Contains(caps, unwanted) {
 			t.Errorf("EHLO offers %s: %q", unwanted, ehlo)
 		}
@@ -43,6 +43,9 @@ func TestMXCapabilities(t *testing.T) {
 	caps = capabilities(ehlo)
 	if slices.Contains(caps, "STARTTLS") || slices.Contains(caps, "AUTH") {
 		t.Errorf("EHLO over TLS on MX offers STARTTLS or AUTH: %q", ehlo)
+	}
+	if !slices.Contains(caps, "REQUIRETLS") {
+		t.Errorf("EHLO over TLS lacks REQUIRETLS: %q", ehlo)
 	}
 	c.cmd("AUTH PLAIN "+b64("\x00alice@example.com\x00"+alicePass), "502 5.5.1")
 	c.cmd("QUIT", "221 ")

@@ -24,6 +24,8 @@ var (
 	errRelayDenied    = reply(554, 5, 7, 1, "relay access denied")
 	errMailboxFull    = reply(452, 4, 2, 2, "mailbox full, try again later")
 
+	errRequireTLSNoTLS = reply(555, 5, 5, 4, "REQUIRETLS needs TLS")
+
 	errBareLFCR = reply(550, 5, 6, 11, "bare LF or CR not allowed")
 )
 

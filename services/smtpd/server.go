@@ -176,6 +176,8 @@ func (s *Server) newInner(k kind) *smtp.Server {
 	in.ReadTimeout = s.opts.ReadTimeout
 	in.WriteTimeout = s.opts.WriteTimeout
 	in.EnableSMTPUTF8 = true
+	in.EnableDSN = true
+	in.EnableREQUIRETLS = true // go-smtp offers it on TLS sessions only
 	// session.Auth refuses AUTH before TLS itself, with the 538 5.7.11 of
 	// RFC 4954; go-smtp's own check would answer with a 523.
 	in.AllowInsecureAuth = true

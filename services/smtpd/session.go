@@ -64,6 +64,9 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 			return err
 		}
 	}
+	if opts.RequireTLS && ss.tls == nil && ss.kind != kindSubmissions {
+		return errRequireTLSNoTLS // not offered without TLS (RFC 8689 section 4.1)
+	}
 	if ss.kind.submission() {
 		ok, err := ss.s.be.MaySendAs(ss.s.ctx, account, from)
 		if err != nil {
@@ -86,6 +89,9 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 		UTF8:       opts.UTF8,
 		Body:       string(smtp.Body7Bit),
 		Size:       opts.Size,
+		Ret:        string(opts.Return),
+		EnvID:      opts.EnvelopeID,
+		RequireTLS: opts.RequireTLS,
 	}
 	if opts.Body != "" {
 		env.Body = string(opts.Body)
@@ -98,7 +104,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt adds a recipient: on MX only local ones, on submission local and
 // remote ones.
-func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	ss.mu.Lock()
 	env := ss.env
 	ss.mu.Unlock()
@@ -122,6 +128,7 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	defer ss.mu.Unlock()
 	if ss.env == env && !slices.Contains(env.To, to) {
 		env.To = append(env.To, to)
+		env.Rcpts = append(env.Rcpts, rcptParams(opts))
 	}
 	return nil
 }
@@ -168,6 +175,7 @@ func (ss *session) envelope() *Envelope {
 	}
 	env := *ss.env
 	env.To = slices.Clone(env.To)
+	env.Rcpts = slices.Clone(env.Rcpts)
 	return &env
 }
 
@@ -191,4 +199,18 @@ func checkAddress(addr string, smtputf8 bool, bad error) error {
 		return errNeedSMTPUTF8
 	}
 	return nil
+}
+
+func rcptParams(opts *smtp.RcptOptions) RcptParams {
+	var p RcptParams
+	if opts == nil {
+		return p
+	}
+	for _, n := range opts.Notify {
+		p.Notify = append(p.Notify, string(n))
+	}
+	if opts.OriginalRecipient != "" {
+		p.ORcpt = string(opts.OriginalRecipientType) + ";" + opts.OriginalRecipient
+	}
+	return p
 }
