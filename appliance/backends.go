@@ -12,6 +12,7 @@ import (
 
 	"facteur/services/mailstore"
 	"facteur/services/pop3d"
+	"facteur/services/queue"
 	"facteur/services/smtpd"
 )
 
@@ -19,6 +20,11 @@ import (
 type smtpBackend struct {
 	store *mailstore.Store
 	now   func() time.Time
+	// kick, if set, wakes the outbound queue after a message for it.
+	kick func()
+	// check, if set, authenticates mail arriving on the MX port (SPF,
+	// DKIM, DMARC) before it is stored.
+	check *inboundCheck
 }
 
 func (b *smtpBackend) Recipient(ctx context.Context, addr string) (smtpd.RecipientKind, error) {
@@ -70,7 +76,18 @@ func (b *smtpBackend) MaySendAs(ctx context.Context, account, from string) (bool
 // Deliver resolves every recipient and stores the message once: local
 // accounts get it in their INBOX, remote addresses (submission, or aliases
 // that forward out) go to the outbound queue, in the same durable write.
+// Mail from the internet is first checked (SPF, DKIM, DMARC): a DMARC
+// reject refuses it, a quarantine files it in Junk.
 func (b *smtpBackend) Deliver(ctx context.Context, env *smtpd.Envelope, body io.Reader) error {
+	mailbox := ""
+	if b.check != nil && !env.Submission {
+		checked, err := b.check.run(ctx, env, body)
+		if err != nil {
+			return err
+		}
+		defer checked.Close()
+		body, mailbox = checked, checked.mailbox
+	}
 	var targets []mailstore.Target
 	seen := map[uint64]bool{}
 	out := &mailstore.Outbound{From: env.From}
@@ -86,7 +103,7 @@ func (b *smtpBackend) Deliver(ctx context.Context, env *smtpd.Envelope, body io.
 		for _, id := range r.Accounts {
 			if !seen[id] {
 				seen[id] = true
-				targets = append(targets, mailstore.Target{Account: id})
+				targets = append(targets, mailstore.Target{Account: id, Mailbox: mailbox})
 			}
 		}
 		out.To = append(out.To, r.Remote...)
@@ -98,9 +115,35 @@ func (b *smtpBackend) Deliver(ctx context.Context, env *smtpd.Envelope, body io.
 	}
 	if len(out.To) == 0 {
 		out = nil
+	} else {
+		out.Extra = queueParams(env).Marshal()
 	}
-	_, err := b.store.Deliver(ctx, b.now(), targets, out, body)
-	return err
+	if _, err := b.store.Deliver(ctx, b.now(), targets, out, body); err != nil {
+		return err
+	}
+	if out != nil && b.kick != nil {
+		b.kick()
+	}
+	return nil
+}
+
+// queueParams keeps what the sender asked of the delivery (RFC 3461 DSN
+// parameters, REQUIRETLS, SMTPUTF8) for the outbound queue.
+func queueParams(env *smtpd.Envelope) *queue.Params {
+	p := &queue.Params{
+		Ret: env.Ret, EnvID: env.EnvID, RequireTLS: env.RequireTLS,
+		UTF8: env.UTF8, Body8Bit: env.Body == "8BITMIME",
+	}
+	for i, rcpt := range env.To {
+		if i >= len(env.Rcpts) || env.Rcpts[i].Notify == nil && env.Rcpts[i].ORcpt == "" {
+			continue
+		}
+		if p.Rcpts == nil {
+			p.Rcpts = map[string]queue.RcptParam{}
+		}
+		p.Rcpts[mailstore.NormalizeAddress(rcpt)] = queue.RcptParam{Notify: env.Rcpts[i].Notify, ORcpt: env.Rcpts[i].ORcpt}
+	}
+	return p
 }
 
 // popBackend adapts the store to pop3d.Backend. One POP3 session at a time

@@ -19,6 +19,9 @@ import (
 // servers. It is kept in the store, one blob per domain, and merged into
 // the zones the core generates.
 type DNSConfig struct {
+	// DMARC is the published DMARC policy: none, quarantine (the default)
+	// or reject.
+	DMARC       string           `json:"dmarc,omitempty"`
 	Extra       []string         `json:"extra,omitempty"`
 	Secondaries []zone.Secondary `json:"secondaries,omitempty"`
 }

@@ -76,10 +76,18 @@ func (c *Core) zoneSnapshot(ctx context.Context) (*zone.Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
+		dkim, err := c.dkimRecords(ctx, d.Name)
+		if err != nil {
+			return nil, err
+		}
+		dmarc := cfg.DMARC
+		if dmarc == "" {
+			dmarc = "quarantine"
+		}
 		snap.Domains = append(snap.Domains, zone.Domain{
-			Extra: cfg.Extra, Secondaries: cfg.Secondaries,
+			Extra: cfg.Extra, Secondaries: cfg.Secondaries, DKIM: dkim,
 			Name: d.Name, Host: s.Hostname, Addrs: addrs,
-			DMARC:  zone.DMARC{Policy: "quarantine", RUA: "postmaster@" + d.Name},
+			DMARC:  zone.DMARC{Policy: dmarc, RUA: "postmaster@" + d.Name},
 			TLSRPT: "postmaster@" + d.Name,
 			TLSA:   tlsa,
 			// Only the CA the box's ACME client will use may issue for the

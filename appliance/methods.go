@@ -34,6 +34,8 @@ type (
 		Address  string `json:"address"`
 		Password string `json:"password,omitempty"`
 		Quota    int64  `json:"quota,omitempty"`
+		// SendAs replaces the account's extra sender addresses (user.sendas).
+		SendAs []string `json:"send_as,omitempty"`
 	}
 	AliasParams struct {
 		Address string   `json:"address"`
@@ -76,19 +78,32 @@ func (c *Core) methods() map[string]ctl.Handler {
 			return nil, c.store.SetPassword(ctx, p.Address, p.Password)
 		}),
 		"user.quota": withParams(c.userQuota),
-		"user.list":  func(ctx context.Context, _ json.RawMessage) (any, error) { return c.userList(ctx) },
+		"user.sendas": withParams(func(ctx context.Context, p UserParams) (any, error) {
+			return nil, c.store.UpdateAccount(ctx, p.Address, func(a *mailstore.Account) error {
+				a.SendAs = p.SendAs
+				return nil
+			})
+		}),
+		"user.list": func(ctx context.Context, _ json.RawMessage) (any, error) { return c.userList(ctx) },
 		"alias.add": withParams(func(ctx context.Context, p AliasParams) (any, error) {
 			return nil, c.store.AddAlias(ctx, p.Address, p.Targets)
 		}),
-		"alias.del":      withParams(func(ctx context.Context, p AliasParams) (any, error) { return nil, c.store.DeleteAlias(ctx, p.Address) }),
-		"alias.list":     func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Aliases(ctx) },
-		"queue.list":     func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Queue(ctx) },
-		"status":         func(ctx context.Context, _ json.RawMessage) (any, error) { return c.status(ctx) },
-		"dns.add":        withParams(c.dnsAdd),
-		"dns.forwarders": withParams(c.dnsForwarders),
-		"firewall.allow": withParams(c.firewallAllow),
-		"dns.host":       withParams(c.dnsHost),
-		"dns.del":        withParams(c.dnsDel),
+		"alias.del":   withParams(func(ctx context.Context, p AliasParams) (any, error) { return nil, c.store.DeleteAlias(ctx, p.Address) }),
+		"alias.list":  func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Aliases(ctx) },
+		"queue.list":  func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Queue(ctx) },
+		"queue.retry": withParams(c.queueRetry),
+		"queue.drop":  withParams(c.queueDrop),
+		"smarthost.set": withParams(func(ctx context.Context, h config.Smarthost) (any, error) {
+			return nil, c.SetSmarthost(ctx, &h)
+		}),
+		"smarthost.clear": func(ctx context.Context, _ json.RawMessage) (any, error) { return nil, c.SetSmarthost(ctx, nil) },
+		"dns.dmarc":       withParams(c.dnsDMARC),
+		"status":          func(ctx context.Context, _ json.RawMessage) (any, error) { return c.status(ctx) },
+		"dns.add":         withParams(c.dnsAdd),
+		"dns.forwarders":  withParams(c.dnsForwarders),
+		"firewall.allow":  withParams(c.firewallAllow),
+		"dns.host":        withParams(c.dnsHost),
+		"dns.del":         withParams(c.dnsDel),
 	}
 }
 

@@ -2,10 +2,18 @@ package appliance
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"facteur/appliance/config"
 	"facteur/services/mailstore"
 )
+
+// QueueParams name a queue entry; ID 0 with All means every entry.
+type QueueParams struct {
+	ID  uint64 `json:"id,omitempty"`
+	All bool   `json:"all,omitempty"`
+}
 
 // QueueList returns the outbound queue, oldest first.
 func (c *Core) QueueList(ctx context.Context) ([]mailstore.QueueEntry, error) {
@@ -29,5 +37,53 @@ func (c *Core) QueueDrop(ctx context.Context, id uint64) error {
 	return c.store.DeleteQueueEntry(ctx, id)
 }
 
-// kickQueue wakes the delivery worker, if it runs.
-func (c *Core) kickQueue() {}
+func (c *Core) queueRetry(ctx context.Context, p QueueParams) (any, error) {
+	if !p.All {
+		return nil, c.QueueRetry(ctx, p.ID)
+	}
+	entries, err := c.store.Queue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if err := c.QueueRetry(ctx, e.ID); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func (c *Core) queueDrop(ctx context.Context, p QueueParams) (any, error) {
+	if p.All {
+		return nil, fmt.Errorf("drop takes one entry at a time")
+	}
+	return nil, c.QueueDrop(ctx, p.ID)
+}
+
+// SetSmarthost relays outbound mail through h, or delivers directly again
+// with nil; the queue uses it when this returns.
+func (c *Core) SetSmarthost(ctx context.Context, h *config.Smarthost) error {
+	if err := c.changeSettings(ctx, func(s *config.Settings) { s.Smarthost = h }); err != nil {
+		return err
+	}
+	c.restartQueue()
+	return nil
+}
+
+// DMARCParams set the DMARC policy a domain publishes.
+type DMARCParams struct {
+	Domain string `json:"domain"`
+	Policy string `json:"policy"`
+}
+
+func (c *Core) dnsDMARC(ctx context.Context, p DMARCParams) (any, error) {
+	switch p.Policy {
+	case "none", "quarantine", "reject":
+	default:
+		return nil, fmt.Errorf("DMARC policy %q: want none, quarantine or reject", p.Policy)
+	}
+	return nil, c.changeDNS(ctx, p.Domain, func(cfg *DNSConfig) error {
+		cfg.DMARC = p.Policy
+		return nil
+	})
+}

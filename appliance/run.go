@@ -31,6 +31,12 @@ type Options struct {
 	Logger  *slog.Logger
 	// Ready, if set, is called once every listener is up.
 	Ready func(*Core)
+	// Resolver is the DNS server (host:port) for outbound mail and message
+	// authentication; "" means the box's own DNS service.
+	Resolver string
+	// RetryBase is the outbound queue's first retry delay; 0 means the
+	// default (5 minutes). Tests shorten it.
+	RetryBase time.Duration
 }
 
 // Core is the running core: what the CLI and the ready message need.
@@ -42,6 +48,7 @@ type Core struct {
 	log       *slog.Logger
 	reload    chan struct{} // a value asks serve to restart the services
 	readyDone bool
+	queue     queueRunner
 
 	// mu guards settings and addrs.
 	mu       sync.Mutex
@@ -135,7 +142,10 @@ func (c *Core) listenAll() ([]net.Listener, error) {
 func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 	settings := c.Settings()
 	tlsConf := c.certs.config()
-	smtp := smtpd.NewServer(&smtpBackend{store: c.store, now: time.Now}, smtpd.Options{
+	c.startQueue()
+	defer c.stopQueue()
+	be := &smtpBackend{store: c.store, now: time.Now, kick: c.kickQueue, check: c.inbound()}
+	smtp := smtpd.NewServer(be, smtpd.Options{
 		Hostname: settings.Hostname, TLSConfig: tlsConf, MaxMessageBytes: settings.MaxMessageBytes,
 		Logger: c.log.With("service", "smtp"), AuthFailed: c.auth.hook("smtp"),
 	})

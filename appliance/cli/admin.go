@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"facteur/appliance"
 	"facteur/appliance/ctl"
@@ -65,6 +64,7 @@ func admin(noun string, args []string, env Env) error {
 		"domain add": 1, "domain del": 1, "domain list": 0,
 		"user add": 1, "user del": 1, "user passwd": 1, "user list": 0, "user quota": 2,
 		"alias add": 2, "alias del": 1, "alias list": 0, "queue list": 0,
+		"queue retry": 1, "queue drop": 1, "user sendas": 2,
 	}
 	n, ok := want[noun+" "+verb]
 	if !ok {
@@ -81,7 +81,7 @@ func admin(noun string, args []string, env Env) error {
 	case "alias":
 		return aliasCmd(dir, verb, a, env)
 	default:
-		return queueList(dir, env)
+		return queueCmd(dir, verb, a, env)
 	}
 }
 
@@ -122,6 +122,12 @@ func userCmd(dir, verb string, a []string, env Env) error {
 			return err
 		}
 		return call(dir, "user."+verb, appliance.UserParams{Address: a[0], Password: pw}, nil)
+	case "sendas":
+		var list []string
+		if a[1] != "" && a[1] != "-" {
+			list = strings.Split(a[1], ",")
+		}
+		return call(dir, "user.sendas", appliance.UserParams{Address: a[0], SendAs: list}, nil)
 	case "quota":
 		q, err := parseSize(a[1])
 		if err != nil {
@@ -172,20 +178,6 @@ func aliasCmd(dir, verb string, a []string, env Env) error {
 		return call(dir, "alias.add", appliance.AliasParams{Address: a[0], Targets: strings.Split(a[1], ",")}, nil)
 	}
 	return call(dir, "alias.del", appliance.AliasParams{Address: a[0]}, nil)
-}
-
-func queueList(dir string, env Env) error {
-	var q []mailstore.QueueEntry
-	if err := call(dir, "queue.list", nil, &q); err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFROM\tTO\tSIZE\tQUEUED\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")
-	for _, e := range q {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", e.ID, orDefault(e.From, "<>"), strings.Join(e.To, ","), e.Size,
-			e.Created.Local().Format(time.DateTime), e.Attempts, e.NextAttempt.Local().Format(time.DateTime), e.LastError)
-	}
-	return tw.Flush()
 }
 
 func status(args []string, env Env) error {

@@ -38,6 +38,8 @@ const usage = `facteur: an office's mail system in one program.
 Roles:
   facteur dev    [-data DIR] [-bind IP]   everything in one process on the dev ports, data in ./data
   facteur serve  [-data DIR] [-bind IP]   the core on the standard ports (25, 465, 587, 143, 993, 110, 995)
+                 [-resolver HOST:PORT]  (dev and serve) DNS server for outbound mail and SPF/DKIM/DMARC
+                 [-retry-base 5m]       (dev and serve) first retry delay of the outbound queue
   facteur dns    [-data DIR] [-bind IP]   the DNS service on port 53, serving the zones the core writes
   facteur firewall [-data DIR]            (root) applies the nftables policy the core writes, bans abusers
 
@@ -45,13 +47,18 @@ Admin commands (they talk to the running core; passwords are read from stdin):
   facteur setup -hostname mail.example.com -domain example.com -admin admin@example.com [-ip IP]... [-lan PREFIX]...
   facteur domain add|del DOMAIN      facteur domain list
   facteur user add|del|passwd ADDR   facteur user list      facteur user quota ADDR BYTES
+  facteur user sendas ADDR SENDER[,SENDER...]|-   other senders ADDR may use ("@domain" for a whole domain)
   facteur alias add ADDR TARGET[,TARGET...]   facteur alias del ADDR   facteur alias list
-  facteur queue list
+  facteur queue list                 outbound mail waiting: next attempt, attempts, last error
+  facteur queue retry ID|all         facteur queue drop ID
+  facteur smarthost set HOST:PORT -user NAME [-insecure]   relay all outbound mail (password on stdin)
+  facteur smarthost clear            deliver directly again
   facteur dns records [DOMAIN]       the records the box publishes, in zone-file syntax
   facteur dns add|del DOMAIN 'www 300 IN A 192.0.2.10'    records kept in the zone by hand
   facteur dns secondary add DOMAIN IP [KEYNAME SECRET]     a secondary (AXFR with TSIG, NOTIFY)
   facteur dns forwarders [IP...]     forward LAN queries to these resolvers (none: from the root)
   facteur dns host NAME [IP...]      a static LAN host name (no IP: remove it)
+  facteur dns dmarc DOMAIN none|quarantine|reject   the DMARC policy published (default quarantine)
   facteur firewall show|bans|counters   facteur firewall ban IP [DURATION]   facteur firewall unban IP
   facteur firewall allow [PREFIX...]    admin allow-list: web UI from outside the LAN, never banned
   facteur status
@@ -99,6 +106,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return admin(cmd, rest, env)
 	case "dns":
 		return dnsCmd(ctx, rest, env)
+	case "smarthost":
+		return smarthostCmd(rest, env)
 	case "firewall":
 		return firewallCmd(ctx, rest, env)
 	case "status":

@@ -30,6 +30,8 @@ func dnsCmd(ctx context.Context, args []string, env Env) error {
 			return dnsLAN("forwarders", args[1:], env)
 		case "host":
 			return dnsLAN("host", args[1:], env)
+		case "dmarc":
+			return dnsDMARC(args[1:], env)
 		}
 	}
 	fs, data := newFlags("dns", env)

@@ -15,6 +15,8 @@ func runRole(ctx context.Context, args []string, env Env, dev bool) error {
 	name := map[bool]string{true: "dev", false: "serve"}[dev]
 	fs, data := newFlags(name, env)
 	bind := fs.String("bind", "", "listen on this IP address only")
+	resolverAddr := fs.String("resolver", "", "send every DNS query to this server (host:port) instead of the box's own DNS")
+	retryBase := fs.Duration("retry-base", 0, "first retry delay of the outbound queue, doubled each time (default 5m)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -24,6 +26,7 @@ func runRole(ctx context.Context, args []string, env Env, dev bool) error {
 	dir := dataDir(*data, env, dev)
 	opts := appliance.Options{
 		DataDir: dir, Bind: *bind, Ports: appliance.StandardPorts,
+		Resolver: *resolverAddr, RetryBase: *retryBase,
 		Logger: slog.New(slog.NewTextHandler(env.Stderr, nil)),
 	}
 	if dev {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -40,6 +41,24 @@ type Settings struct {
 	MaxMessageBytes int64 `json:"max_message_bytes,omitempty"`
 	// SetupDone is set by a completed setup (CLI or wizard).
 	SetupDone bool `json:"setup_done"`
+	// Smarthost, when set, relays all outbound mail through a provider
+	// (for ISPs that block port 25).
+	Smarthost *Smarthost `json:"smarthost,omitempty"`
+	// QueueMaxDays is how long the outbound queue retries a message
+	// before it returns it to the sender; default 5.
+	QueueMaxDays int `json:"queue_max_days,omitempty"`
+}
+
+// Smarthost is a relay for outbound mail, with AUTH over TLS: port 587
+// (STARTTLS) or 465 (TLS from the start).
+type Smarthost struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	// Insecure accepts any certificate from the relay (a self-signed one on
+	// a trusted network). Off by default.
+	Insecure bool `json:"insecure,omitempty"`
 }
 
 // DefaultMaxMessageBytes is the default size limit of a message.
@@ -55,6 +74,9 @@ func (s *Settings) Defaults() {
 	}
 	if s.MaxMessageBytes == 0 {
 		s.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if s.QueueMaxDays == 0 {
+		s.QueueMaxDays = 5
 	}
 }
 
@@ -73,6 +95,12 @@ func (s *Settings) Validate() error {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			errs = append(errs, fmt.Errorf("LAN prefix %q: %w", p, err))
 		}
+	}
+	if h := s.Smarthost; h != nil && (!ValidHostname(h.Host) && net.ParseIP(h.Host) == nil || h.Port <= 0 || h.Port > 65535) {
+		errs = append(errs, fmt.Errorf("smarthost %s:%d is not a host name and port", h.Host, h.Port))
+	}
+	if s.QueueMaxDays < 0 || s.QueueMaxDays > 30 {
+		errs = append(errs, fmt.Errorf("queue lifetime %d days: want 1 to 30", s.QueueMaxDays))
 	}
 	for _, f := range s.DNSForwarders {
 		if _, err := netip.ParseAddr(f); err != nil {

@@ -29,6 +29,10 @@ type Account struct {
 	Disabled     bool      `json:"disabled,omitempty"`
 	Admin        bool      `json:"admin,omitempty"`
 	Created      time.Time `json:"created"`
+	// SendAs are further sender addresses, or "@domain" for any address of
+	// a domain, the account may use (a relay account for another mail
+	// server, a scanner sending for a department).
+	SendAs []string `json:"send_as,omitempty"`
 }
 
 // Alias forwards an address (or "@domain" for a catch-all) to one or more

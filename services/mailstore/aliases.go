@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -156,7 +157,7 @@ func (s *Store) Owns(ctx context.Context, acct *Account, addr string) (bool, err
 	if i := strings.IndexByte(local, '+'); i > 0 {
 		local = local[:i]
 	}
-	if local+"@"+domain == acct.Address {
+	if local+"@"+domain == acct.Address || slices.Contains(acct.SendAs, addr) || slices.Contains(acct.SendAs, "@"+domain) {
 		return true, nil
 	}
 	var a Alias

@@ -134,6 +134,12 @@ func TestResolve(t *testing.T) {
 	if ok, _ := s.Owns(ctx, alice, "bob@example.com"); ok {
 		t.Error("alice may send as bob@")
 	}
+	alice.SendAs = []string{"@other.example", "boss@example.com"}
+	for addr, want := range map[string]bool{"x@other.example": true, "boss@example.com": true, "x@sub.other.example": false, "bob@example.com": false} {
+		if ok, _ := s.Owns(ctx, alice, addr); ok != want {
+			t.Errorf("with SendAs, Owns(%s) = %v", addr, ok)
+		}
+	}
 }
 
 func must(t *testing.T, err error) {
