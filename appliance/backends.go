@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -25,6 +26,11 @@ type smtpBackend struct {
 	// check, if set, authenticates mail arriving on the MX port (SPF,
 	// DKIM, DMARC) before it is stored.
 	check *inboundCheck
+	// bounce, if set, sends delivery reports (NOTIFY=SUCCESS) from
+	// hostname.
+	bounce   func(ctx context.Context, to string, msg []byte) error
+	hostname string
+	log      *slog.Logger
 }
 
 func (b *smtpBackend) Recipient(ctx context.Context, addr string) (smtpd.RecipientKind, error) {
@@ -88,7 +94,13 @@ func (b *smtpBackend) Deliver(ctx context.Context, env *smtpd.Envelope, body io.
 		defer checked.Close()
 		body, mailbox = checked, checked.mailbox
 	}
+	var head *headCapture
+	if wantsSuccess(env) {
+		head = &headCapture{}
+		body = io.TeeReader(body, head)
+	}
 	var targets []mailstore.Target
+	var local []string
 	seen := map[uint64]bool{}
 	out := &mailstore.Outbound{From: env.From}
 	for _, rcpt := range env.To {
@@ -99,6 +111,9 @@ func (b *smtpBackend) Deliver(ctx context.Context, env *smtpd.Envelope, body io.
 		}
 		if err != nil {
 			return fmt.Errorf("resolve %s: %w", rcpt, err)
+		}
+		if len(r.Accounts) > 0 {
+			local = append(local, rcpt)
 		}
 		for _, id := range r.Accounts {
 			if !seen[id] {
@@ -123,6 +138,9 @@ func (b *smtpBackend) Deliver(ctx context.Context, env *smtpd.Envelope, body io.
 	}
 	if out != nil && b.kick != nil {
 		b.kick()
+	}
+	if head != nil {
+		b.successReports(ctx, env, local, head.bytes(), b.log)
 	}
 	return nil
 }

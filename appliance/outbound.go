@@ -101,7 +101,6 @@ func (c *Core) kickQueue() {
 // bounce delivers a delivery status notification from the null sender:
 // into the sender's mailbox if local, through the queue otherwise.
 func (c *Core) bounce(ctx context.Context, to string, msg []byte) error {
-	b := &smtpBackend{store: c.store, now: time.Now, kick: c.kickQueue}
+	b := &smtpBackend{store: c.store, now: time.Now, kick: c.kickQueue, log: c.log}
 	return b.Deliver(ctx, &smtpd.Envelope{From: "", To: []string{to}, Submission: true}, bytes.NewReader(msg))
 }
-

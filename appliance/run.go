@@ -144,7 +144,8 @@ func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 	tlsConf := c.certs.config()
 	c.startQueue()
 	defer c.stopQueue()
-	be := &smtpBackend{store: c.store, now: time.Now, kick: c.kickQueue, check: c.inbound()}
+	be := &smtpBackend{store: c.store, now: time.Now, kick: c.kickQueue, check: c.inbound(),
+		bounce: c.bounce, hostname: settings.Hostname, log: c.log.With("service", "smtp")}
 	smtp := smtpd.NewServer(be, smtpd.Options{
 		Hostname: settings.Hostname, TLSConfig: tlsConf, MaxMessageBytes: settings.MaxMessageBytes,
 		Logger: c.log.With("service", "smtp"), AuthFailed: c.auth.hook("smtp"),

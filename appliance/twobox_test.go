@@ -341,6 +341,38 @@ func TestTwoBoxes(t *testing.T) {
 		waitQueueEmpty(t, a)
 	})
 
+	t.Run("NOTIFY=SUCCESS reaches the final box, which reports delivery", func(t *testing.T) {
+		c, err := smtp.DialStartTLS(boxAIP+":587", &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Auth(sasl.NewPlainClient("", "alice@a.test", "alice-password-1")); err != nil {
+			t.Fatal(err)
+		}
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(c.Mail("alice@a.test", &smtp.MailOptions{EnvelopeID: "track-me-1", Return: smtp.DSNReturnHeaders}))
+		must(c.Rcpt("bob@b.test", &smtp.RcptOptions{Notify: []smtp.DSNNotify{smtp.DSNNotifySuccess, smtp.DSNNotifyFailure}}))
+		w, err := c.Data()
+		must(err)
+		fmt.Fprintf(w, "From: alice@a.test\r\nTo: bob@b.test\r\nSubject: tell me when\r\nMessage-ID: <dsn-1@a.test>\r\n\r\nHi.\r\n")
+		must(w.Close())
+		c.Quit()
+		waitMessage(t, b, "bob@b.test", "bob-password-1", "tell me when")
+		rep := waitMessage(t, a, "alice@a.test", "alice-password-1", "Delivered")
+		for _, want := range []string{"Reporting-MTA: dns; mail.b.test", "Original-Envelope-Id: track-me-1",
+			"Final-Recipient: rfc822; bob@b.test", "Action: delivered", "Status: 2.0.0", "Subject: tell me when"} {
+			if !strings.Contains(rep, want) {
+				t.Errorf("delivery report lacks %q:\n%s", want, rep)
+			}
+		}
+	})
+
 	t.Run("smarthost", func(t *testing.T) {
 		b.run("relay-password-1\n", "user", "add", "-data", b.dir, "relay@b.test")
 		b.run("", "user", "sendas", "-data", b.dir, "relay@b.test", "@a.test")
