@@ -3,6 +3,7 @@ package mailstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -93,4 +94,25 @@ func (s *Store) QueueEntry(ctx context.Context, id uint64) (*QueueEntry, error) 
 		return nil, fmt.Errorf("queue entry %d: %w", id, err)
 	}
 	return &e, nil
+}
+
+// DoneQueueRecipients removes rcpts (delivered, or failed for good) from
+// entry id in one durable write; the entry, and its hold on the body, go
+// with its last recipient. It returns how many recipients remain.
+func (s *Store) DoneQueueRecipients(ctx context.Context, id uint64, rcpts []string) (int, error) {
+	left := 0
+	err := s.do(func(b *batch) error {
+		var e QueueEntry
+		if err := b.getJSON(queueKey(id), &e); err != nil {
+			return fmt.Errorf("queue entry %d: %w", id, err)
+		}
+		e.To = slices.DeleteFunc(e.To, func(r string) bool { return slices.Contains(rcpts, r) })
+		left = len(e.To)
+		if left > 0 {
+			return b.setJSON(queueKey(id), &e)
+		}
+		b.del(queueKey(id))
+		return s.addRef(b, e.Body, -1)
+	})
+	return left, err
 }

@@ -33,6 +33,10 @@ func (q *Queue) attempt(ctx context.Context, id uint64) {
 		return
 	}
 	p := parseParams(e.Extra)
+	if len(e.To) == 0 { // left by an older version; nothing to deliver
+		q.forget(ctx, id, nil)
+		return
+	}
 	if q.opts.Now().Sub(e.Created) > q.opts.MaxAge {
 		q.expire(ctx, e, &p)
 		return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -43,17 +42,10 @@ func (q *Queue) record(ctx context.Context, e *mailstore.QueueEntry, p *Params, 
 	q.forget(ctx, e.ID, names)
 }
 
-// forget removes rcpts from entry id, and the entry once none are left.
+// forget removes rcpts from entry id, and the entry once none are left,
+// in one write.
 func (q *Queue) forget(ctx context.Context, id uint64, rcpts []string) {
-	empty := false
-	err := q.opts.Store.UpdateQueueEntry(ctx, id, func(e *mailstore.QueueEntry) error {
-		e.To = slices.DeleteFunc(e.To, func(r string) bool { return slices.Contains(rcpts, r) })
-		empty = len(e.To) == 0
-		return nil
-	})
-	if err == nil && empty {
-		err = q.opts.Store.DeleteQueueEntry(ctx, id)
-	}
+	_, err := q.opts.Store.DoneQueueRecipients(ctx, id, rcpts)
 	if err != nil && !errors.Is(err, mailstore.ErrNotFound) {
 		q.log.Error("update queue entry", "id", id, "err", err)
 	}
