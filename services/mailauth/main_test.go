@@ -1,6 +1,8 @@
 package mailauth
 
 import (
+	"encoding/json"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -11,9 +13,16 @@ import (
 // selectors.
 var testNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-// testKeys are example.org's keys, made once: RSA key generation is slow.
+// testKeys are example.org's keys, made by NewKeys once and kept in
+// testdata: generating an RSA key in every test (and fuzz worker) is slow.
+// They sign test messages only.
 var testKeys = sync.OnceValues(func() ([]Key, error) {
-	return NewKeys("example.org", testNow)
+	b, err := os.ReadFile("testdata/keys.json")
+	if err != nil {
+		return nil, err
+	}
+	var ks []Key
+	return ks, json.Unmarshal(b, &ks)
 })
 
 func keys(t testing.TB) []Key {

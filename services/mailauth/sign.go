@@ -46,6 +46,13 @@ func Sign(r io.Reader, keys []Key, now time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("dkim sign: %w", err)
 	}
+	for _, f := range h.Fields {
+		if f.Name == "" {
+			// Verifiers differ on what such a line is: sign nothing rather
+			// than something that may not verify.
+			return "", fmt.Errorf("dkim sign: malformed header line %q", f.Raw)
+		}
+	}
 	if len(h.Get("From")) == 0 {
 		return "", errors.New("dkim sign: message has no From field")
 	}

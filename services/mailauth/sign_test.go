@@ -14,7 +14,10 @@ import (
 )
 
 func TestNewKeys(t *testing.T) {
-	ks := keys(t)
+	ks, err := NewKeys("example.org", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []struct{ sel, alg string }{{"f20261123e", "ed25519"}, {"f20261123r", "rsa"}}
 	if len(ks) != len(want) {
 		t.Fatalf("got %d keys, want %d", len(ks), len(want))
@@ -29,6 +32,9 @@ func TestNewKeys(t *testing.T) {
 		}
 		if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
 			t.Errorf("key %d: %v", i, err)
+		}
+		if _, text := k.Record(); text == "" {
+			t.Errorf("key %d: no record", i)
 		}
 	}
 }
