@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -190,6 +191,11 @@ func submit(t *testing.T, b *box, user, password, rcpt, subject string) {
 // fetchAll returns the INBOX messages of user at box, whole.
 func fetchAll(t *testing.T, b *box, user, password string) []string {
 	t.Helper()
+	return fetchMailbox(t, b, user, password, "INBOX")
+}
+
+func fetchMailbox(t *testing.T, b *box, user, password, mailbox string) []string {
+	t.Helper()
 	c, err := imapclient.DialTLS(b.ip+":993", &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +204,7 @@ func fetchAll(t *testing.T, b *box, user, password string) []string {
 	if err := c.Login(user, password).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	sel, err := c.Select("INBOX", nil).Wait()
+	sel, err := c.Select(mailbox, nil).Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,13 +299,37 @@ func TestTwoBoxes(t *testing.T) {
 		}
 		msg := "From: alice@a.test\r\nTo: bob@b.test\r\nSubject: wire the money\r\n\r\nUrgent.\r\n"
 		err = c.SendMail("alice@a.test", []string{"bob@b.test"}, strings.NewReader(msg))
-		if err == nil || !strings.Contains(err.Error(), "550") || !strings.Contains(err.Error(), "5.7.1") {
-			t.Fatalf("forged message: %v, want 550 5.7.1", err)
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != (smtp.EnhancedCode{5, 7, 1}) || !strings.Contains(se.Message, "DMARC") {
+			t.Fatalf("forged message: %v, want 550 5.7.1 naming DMARC", err)
 		}
 		for _, m := range fetchAll(t, b, "bob@b.test", "bob-password-1") {
 			if strings.Contains(m, "wire the money") {
 				t.Error("the forged message was stored")
 			}
+		}
+	})
+
+	t.Run("DMARC quarantine files a forgery in Junk", func(t *testing.T) {
+		// b.test publishes the default policy, quarantine.
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(thirdIP)}}
+		conn, err := d.Dial("tcp", boxBIP+":25")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := smtp.NewClient(conn)
+		defer c.Close()
+		msg := "From: boss@b.test\r\nTo: bob@b.test\r\nSubject: gift cards please\r\n\r\nBuy some.\r\n"
+		if err := c.SendMail("boss@b.test", []string{"bob@b.test"}, strings.NewReader(msg)); err != nil {
+			t.Fatalf("quarantined message refused: %v", err)
+		}
+		junk := fetchMailbox(t, b, "bob@b.test", "bob-password-1", "Junk")
+		if len(junk) != 1 || !strings.Contains(junk[0], "gift cards") {
+			t.Fatalf("Junk holds %d messages, want the forgery", len(junk))
+		}
+		ar := strings.Join(header(junk[0], "Authentication-Results"), " ")
+		if !strings.Contains(ar, "dmarc=fail") || !strings.Contains(ar, "spf=fail") {
+			t.Errorf("Authentication-Results %q, want dmarc=fail and spf=fail", ar)
 		}
 	})
 
