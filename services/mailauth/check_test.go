@@ -380,3 +380,48 @@ func TestHeaderQuoting(t *testing.T) {
 		t.Errorf("header %q has a line break that is not a fold", vd.Header)
 	}
 }
+
+func TestDMARCDiscovery(t *testing.T) {
+	e := newEnv(t)
+	// Several records at the From domain: no policy, and no look at the
+	// organizational domain's p=reject either (RFC 7489 section 6.6.3).
+	e.dns.setTXT("_dmarc.news.example.org", "v=DMARC1; p=none", "v=DMARC1; p=quarantine")
+	vd := e.check(t, fromOrg(strangeIP), message("ceo@news.example.org", "x\r\n"))
+	if vd.DMARC != "none" || vd.Policy != "" || vd.Action != Accept {
+		t.Errorf("two records: DMARC %q policy %q action %v, want none, no policy, accept", vd.DMARC, vd.Policy, vd.Action)
+	}
+	// A TXT record there that is not DMARC: the organizational domain's
+	// record applies.
+	e.dns.setTXT("_dmarc.news.example.org", "hello")
+	vd = e.check(t, fromOrg(strangeIP), message("ceo@news.example.org", "x\r\n"))
+	if vd.DMARC != "fail" || vd.Policy != "reject" || vd.Action != Reject {
+		t.Errorf("no DMARC record: DMARC %q policy %q action %v, want fail reject reject", vd.DMARC, vd.Policy, vd.Action)
+	}
+	// The subdomain's own record wins over the organizational domain's.
+	e.dns.setTXT("_dmarc.news.example.org", "v=DMARC1; p=none")
+	vd = e.check(t, fromOrg(strangeIP), message("ceo@news.example.org", "x\r\n"))
+	if vd.DMARC != "fail" || vd.Policy != "none" || vd.Action != Accept {
+		t.Errorf("own record: DMARC %q policy %q action %v, want fail none accept", vd.DMARC, vd.Policy, vd.Action)
+	}
+}
+
+func TestTooManySignatures(t *testing.T) {
+	e := newEnv(t)
+	msg := message("alice@example.org", lunchBody)
+	for range maxSignatures + 2 {
+		msg = signed(t, msg, keys(t)[:1])
+	}
+	vd := e.check(t, fromOrg(senderIP), msg)
+	if len(vd.DKIM) != maxSignatures+2 {
+		t.Fatalf("got %d DKIM results, want %d", len(vd.DKIM), maxSignatures+2)
+	}
+	for i, r := range vd.DKIM {
+		want := "pass"
+		if i >= maxSignatures {
+			want = "neutral"
+		}
+		if r.Result != want {
+			t.Errorf("signature %d: %q, want %q", i, r.Result, want)
+		}
+	}
+}

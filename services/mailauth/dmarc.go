@@ -64,12 +64,11 @@ func (v *Verifier) evaluate(ctx context.Context, domain string, spf spfOutcome, 
 		o.Policy = string(rec.SubdomainPolicy)
 	}
 
-	temp := false
 	if spf.Result == "pass" && aligned(spf.Domain, domain, rec.SPFAlignment) {
 		o.Result = "pass"
 		return o
 	}
-	temp = spf.Result == "temperror" && aligned(spf.Domain, domain, rec.SPFAlignment)
+	temp := spf.Result == "temperror" && aligned(spf.Domain, domain, rec.SPFAlignment)
 	for _, d := range dkims {
 		if !aligned(normalizeDomain(d.Domain), domain, rec.DKIMAlignment) {
 			continue
@@ -109,30 +108,31 @@ func (v *Verifier) policyAction(policy string, pct *int) Action {
 	return a
 }
 
-// lookupDMARC finds the DMARC record for domain, at _dmarc.<domain> or
-// else at the organizational domain (RFC 7489 section 6.6.3). Without a
-// record, res is none, temperror or permerror.
+// lookupDMARC finds the DMARC record for domain, at _dmarc.<domain> or,
+// if there is none there, at the organizational domain (RFC 7489 section
+// 6.6.3). Without a record, res is none, temperror or permerror.
 func (v *Verifier) lookupDMARC(ctx context.Context, domain string) (rec *dmarc.Record, atOrg bool, res string) {
 	rec, res = v.dmarcRecord(ctx, domain)
-	if res != "none" {
-		return rec, false, res
+	if org := orgDomain(domain); res == "absent" && org != domain {
+		rec, res = v.dmarcRecord(ctx, org)
+		atOrg = true
 	}
-	org := orgDomain(domain)
-	if org == domain {
-		return nil, false, "none"
+	if res == "absent" {
+		res = "none"
 	}
-	rec, res = v.dmarcRecord(ctx, org)
-	return rec, true, res
+	return rec, atOrg, res
 }
 
-// dmarcRecord fetches and parses the record at _dmarc.<domain>. Several
-// records count as none (RFC 7489 section 6.6.3 step 5); one that does not
-// parse is a permerror.
+// dmarcRecord fetches and parses the record at _dmarc.<domain>. res is
+// "found" with a record, "absent" if there is no DMARC record (the caller
+// may look elsewhere), "none" if there are several (section 6.6.3 step 5:
+// no policy applies), "permerror" if the record does not parse and
+// "temperror" if DNS failed.
 func (v *Verifier) dmarcRecord(ctx context.Context, domain string) (*dmarc.Record, string) {
 	txts, err := v.resolver().LookupTXT(ctx, "_dmarc."+domain)
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-		return nil, "none"
+		return nil, "absent"
 	} else if err != nil {
 		return nil, "temperror"
 	}
@@ -144,7 +144,11 @@ func (v *Verifier) dmarcRecord(ctx context.Context, domain string) (*dmarc.Recor
 			found = append(found, t)
 		}
 	}
-	if len(found) != 1 {
+	switch len(found) {
+	case 0:
+		return nil, "absent"
+	case 1:
+	default:
 		return nil, "none"
 	}
 	rec, err := dmarc.Parse(found[0])

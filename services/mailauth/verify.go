@@ -76,7 +76,7 @@ const maxSignatures = 8
 
 // Check reads the whole message once from msg and returns the verdict.
 // DNS errors become temperror results, never a Go error; an error means msg
-// could not be read or has no parsable header.
+// could not be read or has no parsable header (or one over 1 MiB).
 func (v *Verifier) Check(ctx context.Context, in Input, msg io.Reader) (*Verdict, error) {
 	br := bufio.NewReaderSize(msg, 64<<10)
 	h, err := readHeader(br)
