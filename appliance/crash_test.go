@@ -31,6 +31,7 @@ func TestCrashKill9(t *testing.T) {
 	}
 	bin := buildFacteur(t)
 	dir := t.TempDir()
+	startTestDNS(t) // answers "no such domain" at once: SPF and DMARC find nothing
 	srv := startBinary(t, bin, dir)
 	run(t, bin, "admin-password-1\n", "setup", "-data", dir, "-domain", "crash.test", "-admin", "admin@crash.test")
 	users := []string{"u1@crash.test", "u2@crash.test", "u3@crash.test", "u4@crash.test"}
@@ -71,7 +72,7 @@ func buildFacteur(t *testing.T) string {
 
 func startBinary(t *testing.T, bin, dir string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "dev", "-data", dir, "-bind", crashAddr)
+	cmd := exec.Command(bin, "dev", "-data", dir, "-bind", crashAddr, "-resolver", dnsAddr+":53")
 	logf, err := os.OpenFile(filepath.Join(dir, "core.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)

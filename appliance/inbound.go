@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"facteur/services/mailauth"
 	"facteur/services/smtpd"
@@ -48,6 +49,10 @@ func (ic *inboundCheck) run(ctx context.Context, env *smtpd.Envelope, body io.Re
 		cb.Close()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
+	// DNS that does not answer must not hold the client for long: what
+	// is not known by then counts as a temporary error (temperror).
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
 	verdict, err := ic.verifier.Check(ctx, mailauth.Input{
 		IP: remoteIP(env.Remote), Helo: env.Helo, MailFrom: env.From,
 	}, io.NewSectionReader(f, 0, 1<<62))
@@ -68,6 +73,9 @@ func (ic *inboundCheck) run(ctx context.Context, env *smtpd.Envelope, body io.Re
 		mailauth.StripAuthResults(io.NewSectionReader(f, 0, 1<<62), ic.verifier.Hostname))
 	return cb, nil
 }
+
+// checkTimeout bounds the DNS lookups of one message's authentication.
+const checkTimeout = 20 * time.Second
 
 func remoteIP(a net.Addr) net.IP {
 	if t, ok := a.(*net.TCPAddr); ok {
