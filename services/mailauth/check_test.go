@@ -425,3 +425,24 @@ func TestTooManySignatures(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldedHeader: a field folded over very many lines is verified only
+// if a signature names it, and then refused rather than spending minutes
+// in go-msgauth's line joining.
+func TestFoldedHeader(t *testing.T) {
+	e := newEnv(t)
+	folded := "X-Junk:" + strings.Repeat(" a\r\n", 200000)
+	msg := signed(t, message("alice@example.org", lunchBody), keys(t))
+	vd := e.check(t, fromOrg(senderIP), folded+msg)
+	for _, r := range vd.DKIM {
+		if r.Result != "pass" {
+			t.Errorf("unsigned folded field: DKIM %+v, want pass", r)
+		}
+	}
+	sig := "DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=" + keys(t)[0].Selector +
+		"; h=from:x-junk; bh=AA==; b=AA==\r\n"
+	vd = e.check(t, fromOrg(senderIP), sig+folded+msg)
+	if len(vd.DKIM) != 3 || vd.DKIM[0].Result != "permerror" {
+		t.Errorf("signed folded field: DKIM %+v, want permerror first", vd.DKIM)
+	}
+}

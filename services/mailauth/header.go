@@ -2,6 +2,7 @@ package mailauth
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -41,19 +42,24 @@ var errNoHeader = errors.New("message has no header")
 // without a name, but the first line must be a field.
 func readHeader(br *bufio.Reader) (*header, error) {
 	h := &header{}
+	fieldsEnd := -1
+	midLine := false // the last read stopped inside a long line
 	for {
-		line, err := br.ReadString('\n')
+		line, err := br.ReadSlice('\n')
 		if len(h.Raw)+len(line) > maxHeader {
 			return nil, fmt.Errorf("header longer than %d bytes", maxHeader)
 		}
 		h.Raw = append(h.Raw, line...)
-		if line == "\n" || line == "\r\n" {
+		if err == bufio.ErrBufferFull {
+			midLine = true
+			continue
+		}
+		if !midLine && (string(line) == "\n" || string(line) == "\r\n") {
 			h.Ended = true
+			fieldsEnd = len(h.Raw) - len(line)
 			break
 		}
-		if line != "" {
-			h.add(line)
-		}
+		midLine = false
 		if err == io.EOF {
 			break
 		}
@@ -61,23 +67,43 @@ func readHeader(br *bufio.Reader) (*header, error) {
 			return nil, fmt.Errorf("read header: %w", err)
 		}
 	}
+	if fieldsEnd < 0 {
+		fieldsEnd = len(h.Raw)
+	}
+	h.Fields = parseFields(h.Raw[:fieldsEnd])
 	if len(h.Fields) == 0 || h.Fields[0].Name == "" {
 		return nil, errNoHeader
 	}
 	return h, nil
 }
 
-func (h *header) add(line string) {
-	if (line[0] == ' ' || line[0] == '\t') && len(h.Fields) > 0 {
-		h.Fields[len(h.Fields)-1].Raw += line
-		return
+// parseFields splits header lines into fields: a line starting with a
+// space or tab continues the field before it.
+func parseFields(raw []byte) []field {
+	var fields []field
+	start := 0
+	for i := 0; i < len(raw); {
+		next := len(raw)
+		if j := bytes.IndexByte(raw[i:], '\n'); j >= 0 {
+			next = i + j + 1
+		}
+		if next < len(raw) && (raw[next] == ' ' || raw[next] == '\t') {
+			i = next // the field goes on
+			continue
+		}
+		fields = append(fields, newField(string(raw[start:next])))
+		start, i = next, next
 	}
-	name, _, ok := strings.Cut(line, ":")
+	return fields
+}
+
+func newField(raw string) field {
+	name, _, ok := strings.Cut(raw, ":")
 	name = strings.TrimRight(name, " \t")
 	if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
 		name = ""
 	}
-	h.Fields = append(h.Fields, field{Raw: line, Name: name})
+	return field{Raw: raw, Name: name}
 }
 
 // Get returns the fields named name, top to bottom.
@@ -89,19 +115,6 @@ func (h *header) Get(name string) []field {
 		}
 	}
 	return fs
-}
-
-// Stream returns the header followed by the rest of the message from br,
-// adding the line endings a header cut short by end of input lacks.
-func (h *header) Stream(br io.Reader) io.Reader {
-	raw := string(h.Raw)
-	if !h.Ended {
-		if !strings.HasSuffix(raw, "\n") {
-			raw += "\r\n"
-		}
-		raw += "\r\n"
-	}
-	return io.MultiReader(strings.NewReader(raw), br)
 }
 
 // relaxedHeader canonicalizes one header field with the "relaxed"
