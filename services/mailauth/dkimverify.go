@@ -19,14 +19,19 @@ func (v *Verifier) checkDKIM(ctx context.Context, h *header, body io.Reader) ([]
 	}
 	results := make([]DKIMResult, len(fields))
 	signed := map[string]bool{"dkim-signature": true}
+	picks := 0 // the h= entries of the signatures go-msgauth checks
 	for i, f := range fields {
 		tags := parseTags(f.Value())
 		results[i] = DKIMResult{Domain: tags["d"], Selector: tags["s"], Result: "neutral"}
-		for _, n := range strings.Split(tags["h"], ":") {
+		names := strings.Split(tags["h"], ":")
+		for _, n := range names {
 			signed[strings.ToLower(n)] = true
 		}
+		if i < maxSignatures {
+			picks += len(names)
+		}
 	}
-	stream, ok := signedPart(h, signed, body)
+	stream, ok := signedPart(h, signed, picks, body)
 	if !ok {
 		for i := range results {
 			results[i].Result = "permerror"
@@ -58,21 +63,28 @@ func (v *Verifier) checkDKIM(ctx context.Context, h *header, body io.Reader) ([]
 // verification slow does not.
 const maxFoldCost = 64 << 20
 
+// maxPickCost bounds (h= entries) x (fields): go-msgauth looks each h=
+// entry up by scanning the header. Real signatures name a few dozen
+// fields of a header of a few dozen.
+const maxPickCost = 4 << 20
+
 // signedPart returns the message as the DKIM verifier needs it: only the
 // DKIM-Signature fields and the fields some signature names in h=, in their
 // order, then the body. A signature only covers fields it names, so the
 // others make no difference to any result. ok is false if those fields are
-// folded so much that verifying them would be a denial of service (each
-// signature then gets permerror).
-func signedPart(h *header, signed map[string]bool, body io.Reader) (r io.Reader, ok bool) {
+// so many or folded so much that verifying them would be a denial of
+// service (each signature then gets permerror); picks is the number of h=
+// entries to look up.
+func signedPart(h *header, signed map[string]bool, picks int, body io.Reader) (r io.Reader, ok bool) {
 	var b strings.Builder
-	cost := 0
+	cost, fields := 0, 0
 	for _, f := range h.Fields {
 		if !signed[strings.ToLower(f.Name)] {
 			continue
 		}
+		fields++
 		cost += len(f.Raw) * strings.Count(f.Raw, "\n")
-		if cost > maxFoldCost {
+		if cost > maxFoldCost || fields*picks > maxPickCost {
 			return nil, false
 		}
 		b.WriteString(f.Raw)

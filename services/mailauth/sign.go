@@ -102,10 +102,17 @@ func signOne(h *header, k Key, s crypto.Signer, bh string, now time.Time) (strin
 	// RFC 6376 section 3.7: the signed fields in h= order, then this field
 	// with an empty b= and no final CRLF.
 	hash := sha256.New()
-	picked := map[string]int{}
+	// Instances of a name are used from the bottom of the header up
+	// (RFC 6376 section 5.4.2).
+	bottomUp := map[string][]string{}
+	for i := len(h.Fields) - 1; i >= 0; i-- {
+		n := strings.ToLower(h.Fields[i].Name)
+		bottomUp[n] = append(bottomUp[n], h.Fields[i].Raw)
+	}
 	for _, n := range names {
-		if raw, ok := pickField(h, n, picked); ok {
-			io.WriteString(hash, relaxedHeader(raw))
+		if fs := bottomUp[n]; len(fs) > 0 {
+			io.WriteString(hash, relaxedHeader(fs[0]))
+			bottomUp[n] = fs[1:]
 		}
 	}
 	io.WriteString(hash, strings.TrimSuffix(relaxedHeader(f.String()), "\r\n"))
@@ -126,35 +133,17 @@ func signOne(h *header, k Key, s crypto.Signer, bh string, now time.Time) (strin
 // signedNames returns the h= list for h: each of signedFields as often as
 // it occurs, From once more.
 func signedNames(h *header) []string {
+	count := map[string]int{"from": 1}
+	for _, f := range h.Fields {
+		count[strings.ToLower(f.Name)]++
+	}
 	var names []string
 	for _, n := range signedFields {
-		count := len(h.Get(n))
-		if n == "from" {
-			count++
-		}
-		for range count {
+		for range count[n] {
 			names = append(names, n)
 		}
 	}
 	return names
-}
-
-// pickField returns the next instance of name for a signature, from the
-// bottom of the header up (RFC 6376 section 5.4.2); picked counts the
-// instances already used.
-func pickField(h *header, name string, picked map[string]int) (string, bool) {
-	skip := picked[name]
-	picked[name]++
-	for i := len(h.Fields) - 1; i >= 0; i-- {
-		if !strings.EqualFold(h.Fields[i].Name, name) {
-			continue
-		}
-		if skip == 0 {
-			return h.Fields[i].Raw, true
-		}
-		skip--
-	}
-	return "", false
 }
 
 // folder builds a header field that folds before maxColumns.
