@@ -464,3 +464,40 @@ func TestManyFields(t *testing.T) {
 		t.Errorf("h= names To %d times, want every instance", n)
 	}
 }
+
+// TestCanceled: a Check whose context ends gives temperrors, never a
+// verdict that punishes the sender, with the Go resolver and with one that
+// returns the bare context error.
+func TestCanceled(t *testing.T) {
+	e := newEnv(t)
+	msg := signed(t, message("alice@example.org", lunchBody), keys(t))
+	for _, r := range []Resolver{e.dns.resolver(), bareCtxResolver{e.dns.resolver()}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		v := *e.v
+		v.Resolver = r
+		vd, err := v.Check(ctx, fromOrg(senderIP), strings.NewReader(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vd.SPF != "temperror" || vd.DMARC != "temperror" || vd.Action != Accept {
+			t.Errorf("%T: SPF %q DMARC %q action %v, want temperror temperror accept", r, vd.SPF, vd.DMARC, vd.Action)
+		}
+		for _, res := range vd.DKIM {
+			if res.Result != "temperror" {
+				t.Errorf("%T: DKIM %+v, want temperror", r, res)
+			}
+		}
+	}
+}
+
+// bareCtxResolver fails every TXT lookup with the plain context error
+// once the context is done.
+type bareCtxResolver struct{ Resolver }
+
+func (r bareCtxResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return r.Resolver.LookupTXT(ctx, name)
+}

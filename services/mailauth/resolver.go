@@ -1,6 +1,7 @@
 package mailauth
 
 import (
+	"errors"
 	"context"
 	"net"
 	"strings"
@@ -55,4 +56,41 @@ func lookupMap[T any](r MapResolver, m map[string][]T, name string) ([]T, error)
 		return v, nil
 	}
 	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+// dnsErrors passes lookups to r and turns any error that is not a
+// *net.DNSError into a temporary one.
+type dnsErrors struct{ r Resolver }
+
+func (d dnsErrors) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	v, err := d.r.LookupTXT(ctx, name)
+	return v, asDNSError(err, name)
+}
+
+func (d dnsErrors) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+	v, err := d.r.LookupIPAddr(ctx, host)
+	return v, asDNSError(err, host)
+}
+
+func (d dnsErrors) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	v, err := d.r.LookupMX(ctx, name)
+	return v, asDNSError(err, name)
+}
+
+func (d dnsErrors) LookupAddr(ctx context.Context, addr string) ([]string, error) {
+	v, err := d.r.LookupAddr(ctx, addr)
+	return v, asDNSError(err, addr)
+}
+
+// asDNSError returns err as the *net.DNSError itself (the libraries test
+// the type, not the chain), or as a temporary one.
+func asDNSError(err error, name string) error {
+	if err == nil {
+		return nil
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr
+	}
+	return &net.DNSError{Err: err.Error(), Name: name, IsTemporary: true}
 }

@@ -112,11 +112,15 @@ func (v *Verifier) Check(ctx context.Context, in Input, msg io.Reader) (*Verdict
 	return vd, nil
 }
 
+// resolver returns the Resolver to use, wrapped so that every error is a
+// *net.DNSError: the SPF and DKIM libraries call other errors (a bare
+// context.Canceled, say) permanent, which would punish a sender for our
+// own DNS trouble.
 func (v *Verifier) resolver() Resolver {
 	if v.Resolver == nil {
-		return net.DefaultResolver
+		return dnsErrors{net.DefaultResolver}
 	}
-	return v.Resolver
+	return dnsErrors{v.Resolver}
 }
 
 func (v *Verifier) now() time.Time {
