@@ -1,8 +1,8 @@
 package mailauth
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"net"
 	"strings"
 )
