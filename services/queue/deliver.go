@@ -110,19 +110,26 @@ func (q *Queue) deliverGroup(ctx context.Context, e *mailstore.QueueEntry, p *Pa
 	defer q.releaseDomain(dest.key)
 	var last *failure
 	for _, host := range dest.hosts {
-		ips, f := q.addresses(ctx, host)
-		if f != nil {
-			last = f
-			continue
+		c := q.conns.get(dest.key, host)
+		if c == nil {
+			ips, f := q.addresses(ctx, host)
+			if f != nil {
+				last = f
+				continue
+			}
+			if c, f = q.open(ctx, host, ips, dest.port, dest.tls, dest.auth); f != nil {
+				q.log.Info("delivery host failed", "id", e.ID, "host", host, "err", f.Text)
+				last = f
+				continue
+			}
 		}
-		c, f := q.open(ctx, host, ips, dest.port, dest.tls, dest.auth)
-		if f != nil {
-			q.log.Info("delivery host failed", "id", e.ID, "host", host, "err", f.Text)
-			last = f
-			continue
+		outs, tryNext, reusable := q.transact(ctx, c, e, p, sig, rcpts)
+		if reusable {
+			q.conns.put(dest.key, host, c)
+		} else {
+			c.Quit()
+			c.Close()
 		}
-		outs, tryNext := q.transact(ctx, c, e, p, sig, rcpts)
-		c.Close()
 		if !tryNext {
 			return outs
 		}
@@ -196,15 +203,15 @@ func (q *Queue) addresses(ctx context.Context, host string) ([]net.IP, *failure)
 
 // transact runs one mail transaction for rcpts on c. tryNext says the host
 // failed before the message was handed over: the next host should be tried.
-func (q *Queue) transact(ctx context.Context, c *conn, e *mailstore.QueueEntry, p *Params, sig string, rcpts []string) ([]outcome, bool) {
-	defer c.Quit()
+// reusable says c is in a clean state for another transaction.
+func (q *Queue) transact(ctx context.Context, c *conn, e *mailstore.QueueEntry, p *Params, sig string, rcpts []string) (outs []outcome, tryNext, reusable bool) {
 	needUTF8 := !isASCII(e.From) || slices.ContainsFunc(rcpts, func(r string) bool { return !isASCII(r) })
 	utf8OK, _ := c.Extension("SMTPUTF8")
 	if needUTF8 && !utf8OK {
-		return failAll(rcpts, permFail("5.6.7", "%s does not support SMTPUTF8, which the addresses need", c.Host)), false
+		return failAll(rcpts, permFail("5.6.7", "%s does not support SMTPUTF8, which the addresses need", c.Host)), false, true
 	}
 	if ok, _ := c.Extension("REQUIRETLS"); p.RequireTLS && !ok {
-		return failAll(rcpts, permFail("5.7.30", "%s does not support REQUIRETLS", c.Host)), false
+		return failAll(rcpts, permFail("5.7.30", "%s does not support REQUIRETLS", c.Host)), false, true
 	}
 	opts := &smtp.MailOptions{
 		Size: e.Size + int64(len(sig)), RequireTLS: p.RequireTLS, UTF8: utf8OK && (needUTF8 || p.UTF8),
@@ -212,9 +219,8 @@ func (q *Queue) transact(ctx context.Context, c *conn, e *mailstore.QueueEntry, 
 	}
 	if err := c.Mail(e.From, opts); err != nil {
 		f := smtpFailure(c.Host, err, "4.4.2")
-		return failAll(rcpts, f), !f.Permanent
+		return failAll(rcpts, f), !f.Permanent, false
 	}
-	var outs []outcome
 	var accepted []string
 	for _, r := range rcpts {
 		if err := c.Rcpt(r, rcptOptions(p, r)); err != nil {
@@ -224,7 +230,7 @@ func (q *Queue) transact(ctx context.Context, c *conn, e *mailstore.QueueEntry, 
 		accepted = append(accepted, r)
 	}
 	if len(accepted) == 0 {
-		return outs, false
+		return outs, false, c.Reset() == nil
 	}
 	f := q.data(c, e, sig)
 	dsnOK, _ := c.Extension("DSN")
@@ -236,7 +242,7 @@ func (q *Queue) transact(ctx context.Context, c *conn, e *mailstore.QueueEntry, 
 		}
 		outs = append(outs, o)
 	}
-	return outs, false
+	return outs, false, f == nil || f.SMTP
 }
 
 // data sends the message; nil means the server took it.

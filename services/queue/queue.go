@@ -82,10 +82,12 @@ func (o Options) withDefaults() Options {
 
 // Queue delivers the store's outbound queue. Run it once.
 type Queue struct {
-	opts Options
-	log  *slog.Logger
-	kick chan struct{}
-	sts  *stsCache
+	opts  Options
+	log   *slog.Logger
+	kick  chan struct{} // a new or retried entry: look at the store
+	ended chan struct{} // a delivery ended: a worker is free
+	sts   *stsCache
+	conns *connCache
 
 	mu      sync.Mutex
 	busy    map[uint64]bool // entries being delivered
@@ -99,6 +101,8 @@ func New(opts Options) *Queue {
 	q := &Queue{
 		opts: opts, log: opts.Logger,
 		kick:    make(chan struct{}, 1),
+		ended:   make(chan struct{}, 1),
+		conns:   newConnCache(opts.PerDomain),
 		busy:    map[uint64]bool{},
 		domains: map[string]int{},
 		freed:   make(chan struct{}),
@@ -118,25 +122,53 @@ func (q *Queue) Kick() {
 
 // Run delivers due entries until ctx is done, then waits (at most a
 // minute) for the deliveries under way.
+//
+// It reads the whole queue from the store to find due entries, at most
+// every scanInterval however often it is kicked, and in between feeds
+// free workers from the due list of its last read.
 func (q *Queue) Run(ctx context.Context) error {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, q.opts.Workers)
+	var due []uint64
+	wait := time.Duration(0) // until the next scan
+	lastScan := time.Time{}
 	for {
-		wait := q.dispatch(work, &wg, slots)
-		t := time.NewTimer(wait)
+		if wait <= 0 {
+			if d := scanInterval - time.Since(lastScan); d > 0 {
+				time.Sleep(d) // kicks come in bursts: one read for a burst
+			}
+			due, wait = q.scan(ctx)
+			lastScan = time.Now()
+		}
+		due = q.start(work, &wg, slots, due)
+		t := time.NewTimer(min(wait, q.conns.ttl))
+		began := time.Now()
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			q.drain(&wg, cancel)
+			q.conns.expire(true)
 			return nil
 		case <-q.kick:
+			wait = 0
+		case <-q.ended:
+			if len(due) == 0 {
+				wait = 0 // look for entries that came due meanwhile
+			}
 		case <-t.C:
+			q.conns.expire(false)
 		}
 		t.Stop()
+		if wait > 0 {
+			wait -= time.Since(began)
+		}
 	}
 }
+
+// scanInterval is the shortest time between two reads of the queue.
+const scanInterval = 50 * time.Millisecond
 
 func (q *Queue) drain(wg *sync.WaitGroup, cancel func()) {
 	done := make(chan struct{})
@@ -149,40 +181,58 @@ func (q *Queue) drain(wg *sync.WaitGroup, cancel func()) {
 	}
 }
 
-// dispatch starts a delivery for each due entry there is a slot for and
-// returns how long to sleep before the next one is due.
-func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, slots chan struct{}) time.Duration {
+// scan returns the due entries that are not being delivered, oldest first,
+// and how long until the next one comes due.
+func (q *Queue) scan(ctx context.Context) ([]uint64, time.Duration) {
 	entries, err := q.opts.Store.Queue(ctx)
 	if err != nil {
 		q.log.Error("read the queue", "err", err)
-		return time.Minute
+		return nil, time.Minute
 	}
 	now := q.opts.Now()
 	wait := time.Hour
+	var due []uint64
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	for _, e := range entries {
 		if d := e.NextAttempt.Sub(now); d > 0 {
 			wait = min(wait, d)
-			continue
+		} else if !q.busy[e.ID] {
+			due = append(due, e.ID)
 		}
-		if !q.claim(e.ID) {
+	}
+	return due, max(wait, 10*time.Millisecond)
+}
+
+// start begins deliveries of due entries while workers are free and
+// returns the entries still waiting for one.
+func (q *Queue) start(ctx context.Context, wg *sync.WaitGroup, slots chan struct{}, due []uint64) []uint64 {
+	for len(due) > 0 {
+		id := due[0]
+		if !q.claim(id) {
+			due = due[1:]
 			continue
 		}
 		select {
 		case slots <- struct{}{}:
 		default:
-			q.release(e.ID) // every worker busy: look again when one ends
-			return time.Hour
+			q.release(id)
+			return due
 		}
+		due = due[1:]
 		wg.Add(1)
-		go func(id uint64) {
+		go func() {
 			defer wg.Done()
 			q.attempt(ctx, id)
 			q.release(id)
 			<-slots
-			q.Kick()
-		}(e.ID)
+			select {
+			case q.ended <- struct{}{}:
+			default:
+			}
+		}()
 	}
-	return max(wait, 10*time.Millisecond)
+	return due
 }
 
 func (q *Queue) claim(id uint64) bool {
