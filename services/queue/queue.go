@@ -35,7 +35,7 @@ type Options struct {
 	RetryBase time.Duration // first retry delay, doubled each time; 5 minutes
 	RetryMax  time.Duration // longest retry delay; 4 hours
 	Workers   int           // entries delivered at once; 16
-	PerDomain int           // connections to one destination domain at once; 4
+	PerDomain int           // connections to one destination domain at once; 8
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -69,7 +69,7 @@ func (o Options) withDefaults() Options {
 		o.Workers = 16
 	}
 	if o.PerDomain <= 0 {
-		o.PerDomain = 4
+		o.PerDomain = 8
 	}
 	if o.Now == nil {
 		o.Now = time.Now
