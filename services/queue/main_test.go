@@ -91,6 +91,7 @@ type remote struct {
 	reject    map[string]string // rcpt → "550" or "450"
 	tempAll   bool
 	needAuth  bool
+	noUTF8    bool
 	conns     int // open sessions now
 	maxConns  int // the most open at once
 	addr      string
@@ -109,6 +110,16 @@ type received struct {
 
 func startRemote(t *testing.T, ip string, pair *testcert.Pair, edit func(*remote)) *remote {
 	t.Helper()
+	return startRemoteAt(t, ip+":0", pair, edit)
+}
+
+// startRemoteOn starts a plain server without SMTPUTF8 on ip:port.
+func startRemoteOn(t *testing.T, ip string, port int) *remote {
+	return startRemoteAt(t, net.JoinHostPort(ip, strconv.Itoa(port)), nil, func(r *remote) { r.noUTF8 = true })
+}
+
+func startRemoteAt(t *testing.T, addr string, pair *testcert.Pair, edit func(*remote)) *remote {
+	t.Helper()
 	r := &remote{reject: map[string]string{}}
 	if pair != nil {
 		r.tlsConfig = pair.Server
@@ -121,9 +132,9 @@ func startRemote(t *testing.T, ip string, pair *testcert.Pair, edit func(*remote
 	r.srv.TLSConfig = r.tlsConfig
 	r.srv.EnableDSN = true
 	r.srv.EnableREQUIRETLS = true
-	r.srv.EnableSMTPUTF8 = true
+	r.srv.EnableSMTPUTF8 = !r.noUTF8
 	r.srv.AllowInsecureAuth = false
-	l, err := net.Listen("tcp", ip+":0")
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

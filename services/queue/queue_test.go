@@ -277,3 +277,27 @@ func TestRequireTLSWithoutPolicyBounces(t *testing.T) {
 		t.Error("REQUIRETLS message sent to an unauthenticated MX")
 	}
 }
+
+// An address that needs SMTPUTF8 goes to a server that offers it with
+// SMTPUTF8 on MAIL, and bounces (5.6.7) at one that does not.
+func TestSMTPUTF8(t *testing.T) {
+	d := startDNS(t, append(remoteZone,
+		"ascii.test. 60 IN MX 10 mx.ascii.test.", "mx.ascii.test. 60 IN A 127.0.0.2")...)
+	r := startRemote(t, "127.0.0.1", nil, nil)
+	old := startRemoteOn(t, "127.0.0.2", r.port()) // the queue has one port for all
+	h := newHarness(t, Options{Resolver: d.resolver(), Port: r.port()})
+	h.start()
+	h.enqueue("alice@local.test", []string{"jösé@remote.test"}, &Params{UTF8: true}, testMessage)
+	waitFor(t, "delivery", func() bool { return len(r.messages()) == 1 })
+	if m := r.messages()[0]; !m.Opts.UTF8 {
+		t.Error("SMTPUTF8 not given on MAIL for a UTF-8 recipient")
+	}
+	h.enqueue("alice@local.test", []string{"jösé@ascii.test"}, &Params{UTF8: true}, testMessage)
+	rep, err := ParseReport(strings.NewReader(string(h.nextBounce().Msg)))
+	if err != nil || rep.Rcpts[0].Status != "5.6.7" {
+		t.Errorf("report %+v, %v; want 5.6.7", rep, err)
+	}
+	if len(old.messages()) != 0 {
+		t.Error("UTF-8 address sent to a server without SMTPUTF8")
+	}
+}
