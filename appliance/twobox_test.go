@@ -310,6 +310,36 @@ func TestTwoBoxes(t *testing.T) {
 		}
 	})
 
+	t.Run("forged Authentication-Results removed", func(t *testing.T) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(thirdIP)}}
+		conn, err := d.Dial("tcp", boxBIP+":25")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := smtp.NewClient(conn)
+		defer c.Close()
+		msg := "Authentication-Results: mail.b.test; dkim=pass header.d=bank.test; dmarc=pass\r\n" +
+			"Authentication-Results: other.example; spf=pass\r\n" +
+			"From: stranger@outside.test\r\nTo: bob@b.test\r\nSubject: trust me\r\n\r\nHi.\r\n"
+		if err := c.SendMail("stranger@outside.test", []string{"bob@b.test"}, strings.NewReader(msg)); err != nil {
+			t.Fatal(err)
+		}
+		got := waitMessage(t, b, "bob@b.test", "bob-password-1", "trust me")
+		ars := header(got, "Authentication-Results")
+		ours := 0
+		for _, ar := range ars {
+			if strings.HasPrefix(ar, "mail.b.test") {
+				ours++
+				if strings.Contains(ar, "bank.test") || strings.Contains(ar, "dkim=pass") {
+					t.Errorf("the forged result survived: %q", ar)
+				}
+			}
+		}
+		if ours != 1 || len(ars) != 2 {
+			t.Errorf("Authentication-Results %q: want ours once and the foreign one kept", ars)
+		}
+	})
+
 	t.Run("DMARC quarantine files a forgery in Junk", func(t *testing.T) {
 		// b.test publishes the default policy, quarantine.
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(thirdIP)}}
