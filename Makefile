@@ -31,11 +31,11 @@ check:
 	$(GO) vet ./...
 
 # Debian packages used by tests as outside clients and tools: python3
-# (smtplib, imaplib, poplib), python3-dkim and python3-nacl (Ed25519) (dkimverify), swaks, dig
+# (smtplib, imaplib, poplib), python3-dkim, python3-nacl (Ed25519) and python3-authres (ARC), swaks, dig
 # (dnsutils), nft (nftables) and ip (iproute2) for the namespace tests,
 # chromium for the web UI tests, qemu-system-x86/-arm + ovmf to boot the
 # image, mtools, squashfs-tools, e2fsprogs, zstd to build it.
-DEBS := python3 python3-dkim python3-nacl swaks dnsutils nftables iproute2 chromium \
+DEBS := python3 python3-dkim python3-nacl python3-authres swaks dnsutils nftables iproute2 chromium \
 	qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 mtools squashfs-tools e2fsprogs zstd
 
 deps:

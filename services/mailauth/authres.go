@@ -5,7 +5,7 @@ import "strings"
 // formatAuthResults writes the Authentication-Results field (RFC 8601) for
 // one message: one resinfo per method, each DKIM signature on its own,
 // folded between resinfos to stay under maxColumns where it can.
-func formatAuthResults(hostname string, spf spfOutcome, dkims []DKIMResult, d dmarcOutcome) string {
+func formatAuthResults(hostname string, spf spfOutcome, dkims []DKIMResult, arc string, d dmarcOutcome) string {
 	var res []string
 
 	s := "spf=" + spf.Result
@@ -26,13 +26,17 @@ func formatAuthResults(hostname string, spf spfOutcome, dkims []DKIMResult, d dm
 	}
 
 	s = "dmarc=" + d.Result
-	if d.Policy != "" {
-		s += " (p=" + d.Policy + " dis=" + disposition(d.Action) + ")"
-	}
 	if d.Domain != "" {
 		s += " header.from=" + pvalue(d.Domain)
 	}
+	if d.Policy != "" {
+		s += " (p=" + d.Policy + " dis=" + disposition(d.Action) + ")"
+	}
 	res = append(res, s)
+
+	if arc != "" {
+		res = append(res, "arc="+arc)
+	}
 
 	var b strings.Builder
 	b.WriteString("Authentication-Results: " + hostname + ";")

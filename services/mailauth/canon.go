@@ -6,10 +6,13 @@ import "io"
 // "relaxed" algorithm of RFC 6376 section 3.4.4 on its way to w: runs of
 // spaces and tabs become one space, whitespace at the end of lines and
 // empty lines at the end of the body go, and a non-empty body ends in one
-// CRLF. LF alone ends a line as CRLF does. It holds at most one pending
+// CRLF. With simple set it applies the "simple" algorithm (section 3.4.3)
+// instead: only the empty lines at the end go, and even an empty body is
+// one CRLF. LF alone ends a line as CRLF does. It holds a few bytes of
 // state, never the body. Close writes the final CRLF.
 type relaxedBody struct {
 	w       io.Writer
+	simple  bool
 	cr      bool // a CR was seen and the next byte decides what it is
 	wsp     bool // whitespace was seen since the last visible byte
 	breaks  int  // line breaks not yet written
@@ -34,7 +37,11 @@ func (c *relaxedBody) Write(p []byte) (int, error) {
 		case '\n':
 			c.lineBreak()
 		case ' ', '\t':
-			c.wsp = true
+			if c.simple {
+				c.visible(b)
+			} else {
+				c.wsp = true
+			}
 		default:
 			c.visible(b)
 		}
@@ -63,14 +70,14 @@ func (c *relaxedBody) visible(b byte) {
 }
 
 // Close ends the body: a lone CR at the very end is content, and a
-// non-empty body gets its final CRLF.
+// non-empty body (any body, if simple) gets its final CRLF.
 func (c *relaxedBody) Close() error {
 	c.out = c.out[:0]
 	if c.cr {
 		c.cr = false
 		c.visible('\r')
 	}
-	if c.content {
+	if c.content || c.simple {
 		c.out = append(c.out, '\r', '\n')
 	}
 	_, err := c.w.Write(c.out)

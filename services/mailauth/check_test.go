@@ -48,8 +48,8 @@ func TestSignCheckRoundTrip(t *testing.T) {
 		"spf=pass smtp.mailfrom=example.org",
 		"dkim=pass header.d=example.org header.s=" + ks[0].Selector,
 		"dkim=pass header.d=example.org header.s=" + ks[1].Selector,
-		"dmarc=pass",
-		"header.from=example.org",
+		"dmarc=pass header.from=example.org (p=reject dis=none)",
+		"arc=none",
 	}
 	unfolded := strings.NewReplacer("\r\n\t", " ").Replace(vd.Header)
 	for _, w := range want {

@@ -15,11 +15,13 @@
 //     fallback (section 6.6.3, public suffix list from
 //     golang.org/x/net/publicsuffix), relaxed and strict alignment, p, sp
 //     and pct (section 6.6.4). Records are parsed with go-msgauth/dmarc.
+//   - ARC chain validation (RFC 8617) as a receiver, reported as arc= but
+//     not used to override DMARC (that needs a list of trusted sealers).
 //   - Authentication-Results (RFC 8601): the field we add, and
 //     StripAuthResults, which removes forged fields that claim our
 //     authserv-id (section 5).
 //
-// Not implemented: ARC (RFC 8617), DMARC reports (rua/ruf), the np tag of
+// Not implemented: ARC sealing, DMARC reports (rua/ruf), the np tag of
 // RFC 9091, and DKIM's l= tag (signatures using it fail verification).
 //
 // All DNS goes through the Resolver interface; *net.Resolver satisfies it

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func fuzzResolver(ks []Key) MapResolver {
 		MX:   map[string][]*net.MX{"example.com": {{Host: "mx.example.com.", Pref: 10}}},
 		Fail: map[string]bool{"_dmarc.example.net": true},
 	}
-	for _, k := range ks {
+	for _, k := range append(ks, relayKey(ks, "relay1.example.net"), relayKey(ks, "relay2.example.net")) {
 		name, text := k.Record()
 		r.TXT[strings.TrimSuffix(name, ".")] = []string{text}
 	}
@@ -91,11 +92,16 @@ func FuzzCheck(f *testing.F) {
 	}
 	f.Add([]byte(sig + msg))
 	f.Add([]byte(msg))
+	arc, err := os.ReadFile("testdata/arc-chain.eml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(arc)
 	f.Add([]byte("From: a@example.com, b@example.net\nDKIM-Signature: v=1; d=example.org; s=x\n\nbody"))
 	f.Add([]byte("From: =?koi8-r?b?8NLJ1yE=?= <a@example.org>>\r\nDKIM-Signature: v=1; a=rsa-sha256; l=3\r\n\r\n"))
 	v := &Verifier{
 		Hostname: ourHost,
-		Resolver: fuzzResolver(ks),
+		Resolver: fuzzResolver(keys(f)),
 		Now:      func() time.Time { return testNow },
 		Rand:     func(n int) int { return n / 2 },
 	}
@@ -130,7 +136,7 @@ func FuzzSignVerify(f *testing.F) {
 	f.Add([]byte(message("alice@example.org", lunchBody)))
 	f.Add([]byte("From: a@example.org\nFrom: b@example.org\nTo:\n  x\n\n \t\n"))
 	f.Add([]byte("FROM : a@example.org\n\n"))
-	v := &Verifier{Hostname: ourHost, Resolver: fuzzResolver(ks), Now: func() time.Time { return testNow }}
+	v := &Verifier{Hostname: ourHost, Resolver: fuzzResolver(keys(f)), Now: func() time.Time { return testNow }}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		s := strings.ReplaceAll(string(raw), "\r", "")
 		msg := strings.ReplaceAll(s, "\n", "\r\n")

@@ -144,19 +144,38 @@ func TestRelaxed(t *testing.T) {
 	}
 	for _, b := range bodies {
 		for _, oneByte := range []bool{false, true} {
-			var out bytes.Buffer
-			c := &relaxedBody{w: &out}
-			if oneByte {
-				for i := range len(b.in) {
-					c.Write([]byte{b.in[i]})
-				}
-			} else {
-				c.Write([]byte(b.in))
-			}
-			c.Close()
-			if out.String() != b.want {
-				t.Errorf("body %q (one byte at a time: %v): got %q, want %q", b.in, oneByte, out.String(), b.want)
+			if got := canonBody(b.in, false, oneByte); got != b.want {
+				t.Errorf("relaxed body %q (one byte at a time: %v): got %q, want %q", b.in, oneByte, got, b.want)
 			}
 		}
 	}
+	simple := []struct{ in, want string }{
+		{" C \r\nD \t E\r\n\r\n\r\n", " C \r\nD \t E\r\n"}, // RFC 6376 section 3.4.6
+		{"", "\r\n"},
+		{"\r\n\r\n", "\r\n"},
+		{"x  ", "x  \r\n"},
+		{"a\n\nb\n", "a\r\n\r\nb\r\n"},
+	}
+	for _, b := range simple {
+		if got := canonBody(b.in, true, false); got != b.want {
+			t.Errorf("simple body %q: got %q, want %q", b.in, got, b.want)
+		}
+	}
+	if got := simpleHeader("B : Y\t\n\tZ  \r\n"); got != "B : Y\t\r\n\tZ  \r\n" {
+		t.Errorf("simple header: got %q", got)
+	}
+}
+
+func canonBody(in string, simple, oneByte bool) string {
+	var out bytes.Buffer
+	c := &relaxedBody{w: &out, simple: simple}
+	if oneByte {
+		for i := range len(in) {
+			c.Write([]byte{in[i]})
+		}
+	} else {
+		c.Write([]byte(in))
+	}
+	c.Close()
+	return out.String()
 }

@@ -66,6 +66,9 @@ type Verdict struct {
 	// p=quarantine; a message outside pct gets the next weaker action
 	// (RFC 7489 section 6.6.4).
 	Action Action
+	// ARC is the chain validation result (RFC 8617): pass, fail or none.
+	// It is reported only; it changes no Action.
+	ARC string
 	// Header is the complete Authentication-Results field, ending in CRLF.
 	Header string
 }
@@ -85,13 +88,15 @@ func (v *Verifier) Check(ctx context.Context, in Input, msg io.Reader) (*Verdict
 	}
 
 	// SPF needs only the envelope: its DNS queries run while the body
-	// streams through the DKIM hashes.
+	// streams through the DKIM and ARC hashes.
 	spfDone := make(chan spfOutcome, 1)
 	go func() { spfDone <- v.checkSPF(ctx, in) }()
 
-	dkims, err := v.checkDKIM(ctx, h, br)
+	arc := startARC(h)
+	body := io.TeeReader(br, arc.Writer())
+	dkims, err := v.checkDKIM(ctx, h, body)
 	if err == nil {
-		_, err = io.Copy(io.Discard, br)
+		_, err = io.Copy(io.Discard, body)
 	}
 	spf := <-spfDone
 	if err != nil {
@@ -100,6 +105,7 @@ func (v *Verifier) Check(ctx context.Context, in Input, msg io.Reader) (*Verdict
 
 	d := v.checkDMARC(ctx, fromDomains(h), spf, dkims)
 	vd := &Verdict{
+		ARC:        arc.finish(ctx, v),
 		SPF:        spf.Result,
 		SPFDomain:  spf.Domain,
 		DKIM:       dkims,
@@ -108,7 +114,7 @@ func (v *Verifier) Check(ctx context.Context, in Input, msg io.Reader) (*Verdict
 		FromDomain: d.Domain,
 		Action:     d.Action,
 	}
-	vd.Header = formatAuthResults(v.Hostname, spf, dkims, d)
+	vd.Header = formatAuthResults(v.Hostname, spf, dkims, vd.ARC, d)
 	return vd, nil
 }
 
