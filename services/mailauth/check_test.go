@@ -2,6 +2,7 @@ package mailauth
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -500,4 +501,18 @@ func (r bareCtxResolver) LookupTXT(ctx context.Context, name string) ([]string, 
 		return nil, err
 	}
 	return r.Resolver.LookupTXT(ctx, name)
+}
+
+func TestManyFromDomains(t *testing.T) {
+	e := newEnv(t)
+	var addrs []string
+	for i := range 5000 {
+		addrs = append(addrs, fmt.Sprintf("a@d%d.example.org", i))
+	}
+	msg := "From: " + strings.Join(addrs, ", ") + "\r\n\r\nx\r\n"
+	vd := e.check(t, fromOrg(strangeIP), msg)
+	// d0.example.org has no record of its own: example.org's applies.
+	if vd.DMARC != "fail" || vd.Action != Reject || !strings.HasSuffix(vd.FromDomain, ".example.org") {
+		t.Errorf("DMARC %q action %v from %q, want fail reject for a subdomain of example.org", vd.DMARC, vd.Action, vd.FromDomain)
+	}
 }

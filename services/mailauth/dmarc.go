@@ -24,6 +24,11 @@ type dmarcOutcome struct {
 	Action Action
 }
 
+// maxFromDomains bounds the DMARC lookups of one message: each From
+// domain costs up to two. Domains past this many are not evaluated (a
+// From of more than ten domains is itself a sign of abuse).
+const maxFromDomains = 10
+
 // checkDMARC evaluates DMARC for every From domain and returns the
 // strictest outcome: a message naming several authors is treated as badly
 // as its worst one (RFC 7489 section 6.6.1). Without any From domain the
@@ -202,7 +207,8 @@ var addrParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
 // malformed From still meets its domain's policy.
 var lenientDomain = regexp.MustCompile(`@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)`)
 
-// fromDomains returns the distinct domains of all RFC5322.From addresses.
+// fromDomains returns the distinct domains of the RFC5322.From
+// addresses, the first maxFromDomains of them.
 func fromDomains(h *header) []string {
 	var domains []string
 	for _, f := range h.Get("From") {
@@ -221,6 +227,9 @@ func fromDomains(h *header) []string {
 		for _, d := range found {
 			if d = normalizeDomain(d); d != "" && !slices.Contains(domains, d) {
 				domains = append(domains, d)
+			}
+			if len(domains) == maxFromDomains {
+				return domains
 			}
 		}
 	}
