@@ -50,7 +50,7 @@ func Sign(r io.Reader, keys []Key, now time.Time) (string, error) {
 		if f.Name == "" {
 			// Verifiers differ on what such a line is: sign nothing rather
 			// than something that may not verify.
-			return "", fmt.Errorf("dkim sign: malformed header line %q", f.Raw)
+			return "", fmt.Errorf("dkim sign: malformed header line %.40q", f.Raw)
 		}
 	}
 	if len(h.Get("From")) == 0 {
