@@ -31,6 +31,7 @@ type smtpBackend struct {
 	bounce   func(ctx context.Context, to string, msg []byte) error
 	hostname string
 	log      *slog.Logger
+	metrics  *msgMetrics // counts messages in and out for the dashboard
 }
 
 func (b *smtpBackend) Recipient(ctx context.Context, addr string) (smtpd.RecipientKind, error) {
@@ -136,6 +137,7 @@ func (b *smtpBackend) Deliver(ctx context.Context, env *smtpd.Envelope, body io.
 	if _, err := b.store.Deliver(ctx, b.now(), targets, out, body); err != nil {
 		return err
 	}
+	b.metrics.count(b.now(), len(targets) > 0, out != nil)
 	if out != nil && b.kick != nil {
 		b.kick()
 	}

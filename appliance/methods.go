@@ -26,6 +26,10 @@ type (
 		Password  string   `json:"password"`
 		PublicIPs []string `json:"public_ips,omitempty"`
 		LAN       []string `json:"lan,omitempty"`
+		// Set by the web wizard; the CLI leaves them empty.
+		Network  *config.Network `json:"network,omitempty"`
+		TimeZone string          `json:"time_zone,omitempty"`
+		DNSMode  string          `json:"dns_mode,omitempty"`
 	}
 	NameParams struct {
 		Name string `json:"name"`
@@ -143,6 +147,7 @@ func (c *Core) Setup(ctx context.Context, p SetupParams) error {
 		s.Hostname = "mail." + p.Domain
 	}
 	s.PublicIPs, s.LANPrefixes = p.PublicIPs, p.LAN
+	s.Network, s.TimeZone, s.DNSMode = p.Network, p.TimeZone, p.DNSMode
 	if err := s.Validate(); err != nil {
 		return err
 	}

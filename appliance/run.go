@@ -49,6 +49,7 @@ type Core struct {
 	reload    chan struct{} // a value asks serve to restart the services
 	readyDone bool
 	queue     queueRunner
+	web       *webState // the web UI's sessions, setup token, logs, counters
 
 	// mu guards settings and addrs.
 	mu       sync.Mutex
@@ -116,8 +117,8 @@ const blobSettings = "settings.json"
 // listenAll opens every service's listener and the control socket (last).
 func (c *Core) listenAll() ([]net.Listener, error) {
 	p := c.opts.Ports
-	names := []string{"smtp", "submissions", "submission", "imap", "imaps", "pop3", "pop3s"}
-	ports := []int{p.SMTP, p.Submissions, p.Submission, p.IMAP, p.IMAPS, p.POP3, p.POP3S}
+	names := []string{"smtp", "submissions", "submission", "imap", "imaps", "pop3", "pop3s", "http", "https"}
+	ports := []int{p.SMTP, p.Submissions, p.Submission, p.IMAP, p.IMAPS, p.POP3, p.POP3S, p.HTTP, p.HTTPS}
 	var ls []net.Listener
 	c.addrs = map[string]string{}
 	for i, name := range names {
@@ -134,6 +135,10 @@ func (c *Core) listenAll() ([]net.Listener, error) {
 		closeAll(ls)
 		return nil, err
 	}
+	c.initWeb()
+	if u := c.SetupURL(); u != "" {
+		c.log.Info("not set up yet: open the setup wizard", "url", u)
+	}
 	return append(ls, l), nil
 }
 
@@ -145,7 +150,7 @@ func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 	c.startQueue()
 	defer c.stopQueue()
 	be := &smtpBackend{store: c.store, now: time.Now, kick: c.kickQueue, check: c.inbound(),
-		bounce: c.bounce, hostname: settings.Hostname, log: c.log.With("service", "smtp")}
+		bounce: c.bounce, hostname: settings.Hostname, log: c.log.With("service", "smtp"), metrics: c.web.metrics}
 	smtp := smtpd.NewServer(be, smtpd.Options{
 		Hostname: settings.Hostname, TLSConfig: tlsConf, MaxMessageBytes: settings.MaxMessageBytes,
 		Logger: c.log.With("service", "smtp"), AuthFailed: c.auth.hook("smtp"),
@@ -158,9 +163,10 @@ func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 		TLSConfig: tlsConf, Hostname: settings.Hostname, Logger: c.log.With("service", "pop3"), AuthFailed: c.auth.hook("pop3"),
 	})
 	ctlSrv := &ctl.Server{Methods: c.methods(), Logger: c.log.With("service", "ctl")}
+	serveHTTP, serveHTTPS, webShutdown := c.webServers()
 	serves := []func(net.Listener) error{
 		smtp.ServeMX, smtp.ServeSubmissions, smtp.ServeSubmission,
-		imap.Serve, imap.ServeTLS, pop.Serve, pop.ServeTLS, ctlSrv.Serve,
+		imap.Serve, imap.ServeTLS, pop.Serve, pop.ServeTLS, serveHTTP, serveHTTPS, ctlSrv.Serve,
 	}
 	errc := make(chan error, len(serves))
 	for i, serve := range serves {
@@ -187,7 +193,7 @@ func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 	c.log.Info("stopping the mail services")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := errors.Join(ctlSrv.Close(), smtp.Shutdown(shutCtx), imap.Shutdown(shutCtx), pop.Shutdown(shutCtx))
+	err := errors.Join(ctlSrv.Close(), smtp.Shutdown(shutCtx), imap.Shutdown(shutCtx), pop.Shutdown(shutCtx), webShutdown(shutCtx))
 	// Every Serve must have returned before the listeners serve again.
 	for ; pending > 0; pending-- {
 		select {

@@ -104,3 +104,27 @@ func selfSigned(hostname string, now time.Time) (certPEM, keyPEM []byte, err err
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }
+
+// install makes an uploaded certificate (PEM, with its chain) and key the
+// current ones, after checking that they fit together, name hostname and
+// are not expired, and stores them.
+func (h *certHolder) install(ctx context.Context, store *mailstore.Store, hostname string, certPEM, keyPEM []byte) error {
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return fmt.Errorf("certificate and key: %w", err)
+	}
+	if err := cert.Leaf.VerifyHostname(hostname); err != nil {
+		return fmt.Errorf("the certificate is not for %s: %w", hostname, err)
+	}
+	if time.Now().After(cert.Leaf.NotAfter) {
+		return fmt.Errorf("the certificate expired on %s", cert.Leaf.NotAfter.Format("2006-01-02"))
+	}
+	if err := store.SetBlob(ctx, blobKey, keyPEM); err != nil {
+		return err
+	}
+	if err := store.SetBlob(ctx, blobCert, certPEM); err != nil {
+		return err
+	}
+	h.cur.Store(&cert)
+	return nil
+}

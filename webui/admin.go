@@ -170,7 +170,7 @@ func (s *Server) accountDisable(ctx context.Context, f form) (string, error) {
 		s.sess.endUser(addr, "")
 	}
 	if off {
-		return addr + " is disabled: it can no longer log in or receive mail.", err
+		return addr + " is disabled: it can no longer log in (its mail is kept and still arrives).", err
 	}
 	return addr + " is enabled again.", err
 }

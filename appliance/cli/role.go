@@ -58,6 +58,11 @@ Facteur is running in dev mode (data in %s).
 
 `, abs, c.Addr("smtp"), c.Addr("submission"), c.Addr("submissions"), c.Addr("imap"), c.Addr("imaps"),
 		c.Addr("pop3"), c.Addr("pop3s"), s.Hostname)
+	if u := c.SetupURL(); u != "" {
+		fmt.Fprintf(env.Stdout, "Set it up in your browser with this one-time link:\n\n  %s\n\n", u)
+	} else {
+		fmt.Fprintf(env.Stdout, "Web admin: %s (self-signed certificate)\n\n", c.AdminURL())
+	}
 	if !s.SetupDone {
 		fmt.Fprintf(env.Stdout, `Not set up yet. In another terminal:
 

@@ -47,6 +47,28 @@ type Settings struct {
 	// QueueMaxDays is how long the outbound queue retries a message
 	// before it returns it to the sender; default 5.
 	QueueMaxDays int `json:"queue_max_days,omitempty"`
+	// Network is the wired interface's configuration chosen in the setup
+	// wizard. It is stored only: applying it to the interface is the
+	// device's network setup (not built yet), and dev mode never applies it.
+	Network *Network `json:"network,omitempty"`
+	// TimeZone is an IANA time zone name ("Europe/Paris") for the web UI's
+	// times; UTC when empty.
+	TimeZone string `json:"time_zone,omitempty"`
+	// DNSMode is "own" (the box is authoritative for its domains: the
+	// registrar lists it as name server) or "external" (the admin copies
+	// the records to another DNS provider); "own" when empty.
+	DNSMode string `json:"dns_mode,omitempty"`
+}
+
+// Network is the wired interface's configuration.
+type Network struct {
+	// Mode is "dhcp" or "static".
+	Mode       string   `json:"mode"`
+	IPv4       string   `json:"ipv4,omitempty"` // address/prefix
+	Gateway4   string   `json:"gateway4,omitempty"`
+	IPv6       string   `json:"ipv6,omitempty"` // address/prefix
+	Gateway6   string   `json:"gateway6,omitempty"`
+	DNSServers []string `json:"dns_servers,omitempty"`
 }
 
 // Smarthost is a relay for outbound mail, with AUTH over TLS: port 587
@@ -121,6 +143,14 @@ func (s *Settings) Validate() error {
 	}
 	if s.MaxMessageBytes < 1<<20 || s.MaxMessageBytes > 1<<30 {
 		errs = append(errs, fmt.Errorf("max message size %d is outside 1 MiB..1 GiB", s.MaxMessageBytes))
+	}
+	switch s.DNSMode {
+	case "", "own", "external":
+	default:
+		errs = append(errs, fmt.Errorf("DNS mode %q: want own or external", s.DNSMode))
+	}
+	if n := s.Network; n != nil && n.Mode != "dhcp" && n.Mode != "static" {
+		errs = append(errs, fmt.Errorf("network mode %q: want dhcp or static", n.Mode))
 	}
 	return errors.Join(errs...)
 }
