@@ -46,7 +46,7 @@ func (c *Core) initWeb() {
 	}
 	c.web = w
 	w.ui = webui.New(&webBackend{c: c}, webui.Options{
-		Logger: c.log.With("service", "web"), HTTPSPort: c.opts.Ports.HTTPS, Dev: c.opts.Ports == DevPorts,
+		Logger: c.log.With("service", "web"), HTTPSPort: portOf(c.Addr("https")), Dev: c.opts.Ports == DevPorts,
 	})
 }
 

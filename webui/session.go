@@ -81,9 +81,12 @@ func (s *sessions) create(w http.ResponseWriter, r *http.Request, fill func(*ses
 	s.pruneLocked()
 	s.m[se.id] = se
 	s.mu.Unlock()
+	// Lax, not Strict: right after setup the wizard moves from HTTP to
+	// HTTPS, which browsers count as another site; CSRF tokens guard the
+	// forms either way.
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: se.id, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
 	cp := *se
 	return &cp
@@ -110,7 +113,7 @@ func (s *sessions) destroy(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Lock()
 	delete(s.m, id)
 	s.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 }
 
 // endUser ends every session of user (after a password change by an

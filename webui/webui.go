@@ -6,7 +6,7 @@
 //
 // Security: until setup is done only the holder of the one-time setup
 // token gets the wizard; afterwards plain HTTP redirects to HTTPS. Sessions
-// live in memory behind an HttpOnly, SameSite=Strict cookie (Secure over
+// live in memory behind an HttpOnly, SameSite=Lax cookie (Secure over
 // HTTPS), every form carries the session's CSRF token, logins are rate
 // limited per address and every failure goes to Backend.AuthFailed (which
 // feeds the firewall's bans). Admin pages check the session's admin flag
@@ -96,6 +96,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) redirectHTTPS(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, s.httpsURL(r, r.URL.RequestURI()), http.StatusMovedPermanently)
+}
+
+// httpsURL is path on the HTTPS side of the host r asked for.
+func (s *Server) httpsURL(r *http.Request, path string) string {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -105,7 +110,7 @@ func (s *Server) redirectHTTPS(w http.ResponseWriter, r *http.Request) {
 	} else if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() {
 		host = "[" + host + "]"
 	}
-	http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
+	return "https://" + host + path
 }
 
 func (s *Server) routes() {

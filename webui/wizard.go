@@ -222,7 +222,14 @@ func (s *Server) applySetup(w http.ResponseWriter, r *http.Request, se *session)
 	s.log.Info("setup done from the web wizard", "admin", draft.Admin, "domain", draft.Domain)
 	s.sess.destroy(w, r, se.id)
 	n := s.sess.create(w, r, func(n *session) { n.user, n.admin, n.wizard = draft.Admin, true, true })
-	s.done(w, r, n, "/setup/records", "The box is set up. You are logged in as "+draft.Admin+".")
+	if r.TLS != nil {
+		s.done(w, r, n, "/setup/records", "The box is set up. You are logged in as "+draft.Admin+".")
+		return
+	}
+	// From now on the box only speaks HTTPS. A redirect would not do:
+	// browsers apply the form's CSP (form-action 'self') to redirects, and
+	// the HTTPS address is another origin. So the next step is a link.
+	s.render(w, r, n, "applied", "The box is set up", s.httpsURL(r, "/setup/records"))
 }
 
 // fillDraft validates one step's form into d.
