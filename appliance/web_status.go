@@ -3,7 +3,6 @@ package appliance
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"syscall"
 	"time"
@@ -45,7 +44,7 @@ func (b *webBackend) Status(ctx context.Context) (*webui.Status, error) {
 	return out, nil
 }
 
-// services dials each listener: up means it accepts a connection.
+// services probes each listener: up means it greets as it should.
 func (b *webBackend) services(ctx context.Context) []webui.Service {
 	out := make([]webui.Service, len(webServices))
 	done := make(chan struct{})
@@ -57,11 +56,7 @@ func (b *webBackend) services(ctx context.Context) []webui.Service {
 			if addr == "" {
 				return
 			}
-			d := net.Dialer{Timeout: 2 * time.Second}
-			if conn, err := d.DialContext(ctx, "tcp", hostPort(addr)); err == nil {
-				conn.Close()
-				out[i].Up = true
-			}
+			out[i].Up = probe(ctx, name, addr)
 		}()
 	}
 	for range webServices {

@@ -45,8 +45,8 @@ func TestWebUIInChromium(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 
 	dir := t.TempDir()
-	dnsAddr := startBoxDNS(t, dir)
-	core := startWebCore(t, dir, dnsAddr)
+	dnsAddr := startBoxDNS(t, webAddr, dir)
+	core := startWebCore(t, webAddr, dir, dnsAddr)
 	setupURL := core.SetupURL()
 	if setupURL == "" {
 		t.Fatal("a fresh core has no setup URL")
@@ -199,16 +199,16 @@ func imapLogin(t *testing.T, core *appliance.Core, user, pass string, want bool)
 	}
 }
 
-// startBoxDNS runs the box's DNS service on webAddr for the core's zones
+// startBoxDNS runs the box's DNS service on addr for the core's zones
 // and returns its address.
-func startBoxDNS(t *testing.T, dir string) string {
+func startBoxDNS(t *testing.T, addr, dir string) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", webAddr+":0")
+	pc, err := net.ListenPacket("udp", addr+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := pc.LocalAddr().(*net.UDPAddr).Port
-	tl, err := net.Listen("tcp", net.JoinHostPort(webAddr, strconv.Itoa(port)))
+	tl, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,8 +229,8 @@ func startBoxDNS(t *testing.T, dir string) string {
 	return pc.LocalAddr().String()
 }
 
-// startWebCore runs a fresh core on webAddr whose live DNS checks ask dns.
-func startWebCore(t *testing.T, dir, dns string) *appliance.Core {
+// startWebCore runs a fresh core on addr whose live DNS checks ask dns.
+func startWebCore(t *testing.T, addr, dir, dns string) *appliance.Core {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *appliance.Core, 1)
@@ -238,7 +238,7 @@ func startWebCore(t *testing.T, dir, dns string) *appliance.Core {
 	var logs bytes.Buffer
 	go func() {
 		done <- appliance.Run(ctx, appliance.Options{
-			DataDir: dir, Bind: webAddr, Resolver: dns,
+			DataDir: dir, Bind: addr, Resolver: dns,
 			Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)),
 			Ready:  func(c *appliance.Core) { ready <- c },
 		})
@@ -305,7 +305,7 @@ func (b *tab) do(actions ...chromedp.Action[chromedp.Void]) {
 
 func (b *tab) open(url string) {
 	b.t.Helper()
-	b.do(chromedp.Navigate(url))
+	b.do(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("main")))
 }
 
 func (b *tab) fill(sel, v string) {
@@ -317,6 +317,9 @@ func (b *tab) fill(sel, v string) {
 func (b *tab) next(sel string) {
 	b.t.Helper()
 	_, err := chromedp.Run(b.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel))))
+	if err == nil {
+		err = chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.CSS("main")))
+	}
 	if err != nil {
 		b.t.Fatalf("click %s: %v (at %s)\n%s", sel, err, b.location(), b.text())
 	}
