@@ -399,4 +399,3 @@ func (b *tab) download(sel string) []byte {
 	b.t.Logf("downloaded %s (%d bytes)", filepath.Base(files[0]), len(data))
 	return data
 }
-
