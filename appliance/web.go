@@ -74,9 +74,21 @@ func hostPort(addr string) string {
 		return addr
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "localhost"
+		host = lanAddress()
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// lanAddress is the box's first private IPv4 address (what an office PC
+// can open), else "localhost".
+func lanAddress() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsPrivate() {
+			return n.IP.String()
+		}
+	}
+	return "localhost"
 }
 
 // webServers returns the serve functions and shutdown of one round of the

@@ -230,7 +230,8 @@ type logsView struct {
 func (s *Server) logsData(ctx context.Context, r *http.Request) (any, error) {
 	q := r.URL.Query()
 	v := logsView{Service: q.Get("service"), Filter: q.Get("q")}
-	v.Services = []string{"smtp", "imap", "pop3", "queue", "web", "ctl", "dns", "firewall"}
+	// The core's services (the dns and firewall roles keep their own logs).
+	v.Services = []string{"smtp", "imap", "pop3", "queue", "mailauth", "web", "ctl"}
 	lines := s.be.Logs(v.Service, v.Filter)
 	slices.Reverse(lines) // newest first
 	v.Lines = lines
