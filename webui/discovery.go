@@ -25,6 +25,18 @@ func (s *Server) discoveryRoutes() {
 	}
 }
 
+// isDiscovery reports whether path is a mail client discovery endpoint.
+// These stay on plain HTTP after setup too: mail clients fall back to HTTP
+// when the box's self-signed certificate fails, and the answers hold no
+// secret.
+func isDiscovery(path string) bool {
+	switch strings.ToLower(path) {
+	case "/mail/config-v1.1.xml", "/.well-known/autoconfig/mail/config-v1.1.xml", "/autodiscover/autodiscover.xml":
+		return true
+	}
+	return false
+}
+
 func xmlText(v string) string {
 	var b bytes.Buffer
 	xml.EscapeText(&b, []byte(v))

@@ -82,7 +82,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	// No HSTS: with a self-signed certificate, a browser that remembered
 	// it could lock the admin out when the certificate changes.
-	if r.TLS == nil && s.be.SetupDone() {
+	if r.TLS == nil && s.be.SetupDone() && !isDiscovery(r.URL.Path) {
 		s.redirectHTTPS(w, r)
 		return
 	}

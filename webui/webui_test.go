@@ -226,7 +226,11 @@ func TestWizardOverHTTPEndsWithALinkToHTTPS(t *testing.T) {
 	if want := `href="https://` + host + `:8443/setup/records"`; !strings.Contains(b.last, want) {
 		t.Errorf("page after setup lacks %s:\n%s", want, b.last)
 	}
-	// From now on HTTP only redirects.
+	// Mail client discovery stays on HTTP.
+	if resp := b.get("/mail/config-v1.1.xml"); resp.StatusCode != http.StatusOK || !strings.Contains(b.last, "<clientConfig") {
+		t.Errorf("autoconfig over HTTP after setup: %d", resp.StatusCode)
+	}
+	// Everything else only redirects.
 	resp = b.get("/login?x=1")
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusMovedPermanently || loc != "https://"+host+":8443/login?x=1" {
 		t.Errorf("HTTP after setup: %d %q, want 301 to HTTPS", resp.StatusCode, loc)
