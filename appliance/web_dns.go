@@ -53,7 +53,8 @@ func (b *webBackend) DNSRecords(ctx context.Context, domain string) (*webui.DNSR
 			rep.Glue = append(rep.Glue, rr.String())
 		}
 	}
-	rep.Records = liveCheck(ctx, b.resolverAddr(), rrs)
+	rep.Resolver = b.resolverAddr()
+	rep.Records = liveCheck(ctx, rep.Resolver, rrs)
 	return rep, nil
 }
 

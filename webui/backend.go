@@ -116,6 +116,8 @@ type DNSReport struct {
 	// ZoneFile is the zone as `facteur dns records` prints it.
 	ZoneFile string
 	Records  []DNSRecord
+	// Resolver is the DNS server the live check asked.
+	Resolver string
 }
 
 // DNSRecord is one published record and what a resolver answered.
