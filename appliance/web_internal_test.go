@@ -63,4 +63,3 @@ func TestMsgMetrics(t *testing.T) {
 		t.Errorf("reused slot = %+v", h[23])
 	}
 }
-
