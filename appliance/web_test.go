@@ -2,10 +2,19 @@ package appliance_test
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -319,4 +328,97 @@ func TestWebConsoleOverCore(t *testing.T) {
 			t.Errorf("DNS page lacks %q", want)
 		}
 	}
+}
+
+// TestWebCertificateUpload: an admin installs a certificate and key from
+// the dashboard; the mail services present it at once. One for another
+// name is refused.
+func TestWebCertificateUpload(t *testing.T) {
+	dir := t.TempDir()
+	core := startCore(t, dir)
+	facteur(t, "admin-password-1\n", "setup", "-data", dir, "-hostname", "mail.example.test", "-domain", "example.test", "-admin", "admin@example.test")
+	base := core.AdminURL()
+	w := newWebClient(t)
+	w.login(base, "admin@example.test", "admin-password-1")
+
+	wrongCert, wrongKey := makeCert(t, "mail.other.test", 41)
+	w.do("GET", base+"admin", nil)
+	w.postFiles(base+"admin/tls", map[string][]byte{"cert": wrongCert, "key": wrongKey})
+	w.do("GET", base+"admin", nil)
+	if !strings.Contains(w.last, "not for mail.example.test") {
+		t.Errorf("a certificate for another name: no error on the page")
+	}
+	if got := servedSerial(t, core.Addr("imaps")); got == 41 {
+		t.Fatal("a certificate for another name was installed")
+	}
+
+	certPEM, keyPEM := makeCert(t, "mail.example.test", 42)
+	w.postFiles(base+"admin/tls", map[string][]byte{"cert": certPEM, "key": keyPEM})
+	w.do("GET", base+"admin", nil)
+	if !strings.Contains(w.last, "Certificate installed") {
+		t.Errorf("no confirmation after the upload:\n%s", w.last)
+	}
+	if got := servedSerial(t, core.Addr("imaps")); got != 42 {
+		t.Errorf("IMAPS presents serial %d, want the uploaded 42", got)
+	}
+}
+
+// postFiles sends a multipart form with files and the last page's CSRF
+// token.
+func (w *webClient) postFiles(u string, files map[string][]byte) *http.Response {
+	w.t.Helper()
+	m := csrfField.FindStringSubmatch(w.last)
+	if m == nil {
+		w.t.Fatalf("no CSRF token on the last page")
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf", m[1])
+	for name, data := range files {
+		fw, _ := mw.CreateFormFile(name, name+".pem")
+		fw.Write(data)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", u, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := w.c.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// makeCert makes a certificate for name with the given serial, as PEM.
+func makeCert(t *testing.T, name string, serial int64) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
+}
+
+// servedSerial is the serial number of the certificate addr presents.
+func servedSerial(t *testing.T, addr string) int64 {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
 }

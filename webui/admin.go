@@ -102,6 +102,10 @@ func (s *Server) adminPage(path, page, title string, data func(context.Context, 
 		if se == nil {
 			return
 		}
+		if se.wizard { // out of the wizard: show the console's menu
+			s.sess.update(se.id, func(x *session) { x.wizard = false })
+			se.wizard = false
+		}
 		d, err := data(r.Context(), r)
 		if err != nil {
 			s.log.Warn("web page data", "page", page, "err", err)

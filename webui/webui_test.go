@@ -204,6 +204,13 @@ func TestWizardWithToken(t *testing.T) {
 	if !strings.Contains(b.last, "How to fix: wait") {
 		t.Error("summary does not show the checks' fixes")
 	}
+	if strings.Contains(b.last, `href="/admin/accounts"`) {
+		t.Error("the wizard shows the console's menu")
+	}
+	wantStatus(t, "dashboard", b.get("/admin"), http.StatusOK)
+	if !strings.Contains(b.last, `href="/admin/accounts"`) {
+		t.Error("the dashboard after the wizard has no menu")
+	}
 	wantStatus(t, "token after setup", e.browser().get("/setup?token=secret-token"), http.StatusGone)
 	wantStatus(t, "a pre-setup step after setup", b.get("/setup/admin"), http.StatusForbidden)
 }
