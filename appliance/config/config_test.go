@@ -14,6 +14,9 @@ func TestValidate(t *testing.T) {
 		{"bad ip", Settings{PublicIPs: []string{"300.1.1.1"}}, false},
 		{"bad prefix", Settings{LANPrefixes: []string{"10.0.0.0"}}, false},
 		{"too small", Settings{MaxMessageBytes: 10}, false},
+		{"wizard fields", Settings{DNSMode: "external", TimeZone: "Europe/Paris", Network: &Network{Mode: "static", IPv4: "192.168.1.10/24"}}, true},
+		{"bad dns mode", Settings{DNSMode: "both"}, false},
+		{"bad network mode", Settings{Network: &Network{Mode: "wifi"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.s.Defaults()
