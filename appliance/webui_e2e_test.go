@@ -161,6 +161,14 @@ func TestWebUIInChromium(t *testing.T) {
 	profile := b.download("#profile")
 	checkProfile(t, profile, core)
 
+	// The same page on a phone's screen: nothing wider than the screen.
+	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	b.open(core.AdminURL() + "me")
+	if wide, _ := chromedp.Run(b.ctx, chromedp.Evaluate[bool]("document.documentElement.scrollWidth > window.innerWidth")); wide {
+		t.Error("the account page scrolls sideways on a phone")
+	}
+	b.shot("16-phone-account")
+
 	imapLogin(t, core, "bob@example.test", "bob-password-2", true)
 	imapLogin(t, core, "bob@example.test", "bob-password-1", false)
 	imapLogin(t, core, "carol@example.test", "carol-password-1", true)
