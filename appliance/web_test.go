@@ -422,3 +422,50 @@ func servedSerial(t *testing.T, addr string) int64 {
 	defer c.Close()
 	return c.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
 }
+
+// TestWebQueue: a message for another server waits in the queue (its DNS
+// does not answer); the queue page lists it, retries it and drops it.
+func TestWebQueue(t *testing.T) {
+	const ip = "127.0.0.64"
+	dir := t.TempDir()
+	core := startWebCore(t, ip, dir, ip+":9") // nothing answers DNS there
+	facteur(t, "admin-password-1\n", "setup", "-data", dir, "-hostname", "mail.example.test", "-domain", "example.test", "-admin", "admin@example.test")
+	c, err := smtp.DialTLS(core.Addr("submissions"), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(sasl.NewPlainClient("", "admin@example.test", "admin-password-1")); err != nil {
+		t.Fatal(err)
+	}
+	msg := "From: admin@example.test\r\nTo: far@example.org\r\nSubject: away\r\n\r\nhello\r\n"
+	if err := c.SendMail("admin@example.test", []string{"far@example.org"}, strings.NewReader(msg)); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+
+	base := core.AdminURL()
+	w := newWebClient(t)
+	w.login(base, "admin@example.test", "admin-password-1")
+	w.do("GET", base+"admin/queue", nil)
+	m := regexp.MustCompile(`name="id" value="(\d+)"`).FindStringSubmatch(w.last)
+	if m == nil || !strings.Contains(w.last, "far@example.org") {
+		t.Fatalf("queue page lacks the message:\n%s", w.last)
+	}
+	w.post(base+"admin/queue/retry", url.Values{"id": {m[1]}})
+	w.do("GET", base+"admin/queue", nil)
+	if !strings.Contains(w.last, "will be tried again now") {
+		t.Errorf("no confirmation of the retry:\n%s", w.last)
+	}
+	w.post(base+"admin/queue/drop", url.Values{"id": {m[1]}})
+	var q []json.RawMessage
+	if err := ctl.Call(appliance.CtlPath(dir), "queue.list", nil, &q); err != nil {
+		t.Fatal(err)
+	}
+	if len(q) != 0 {
+		t.Errorf("queue after the drop: %s", q)
+	}
+	w.do("GET", base+"admin/queue", nil)
+	if !strings.Contains(w.last, "removed from the queue") || !strings.Contains(w.last, "The queue is empty") {
+		t.Errorf("queue page after the drop:\n%s", w.last)
+	}
+}
