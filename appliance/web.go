@@ -91,8 +91,9 @@ func lanAddress() string {
 	return "localhost"
 }
 
-// webServers returns the serve functions and shutdown of one round of the
-// web UI: plain HTTP on lh, HTTPS on ls.
+// webServers returns one round's web servers: a plain HTTP and an HTTPS
+// serve function (each given its listener by serve) and their shutdown.
+// Both run the same webui.Server, so sessions outlive the round.
 func (c *Core) webServers() (serveHTTP, serveHTTPS func(net.Listener) error, shutdown func(context.Context) error) {
 	plain := &http.Server{Handler: c.web.ui, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slogErrorLog(c.log)}
 	secure := &http.Server{Handler: c.web.ui, ReadHeaderTimeout: 10 * time.Second, TLSConfig: c.certs.config(), ErrorLog: slogErrorLog(c.log)}
