@@ -219,6 +219,7 @@ func wrapServe(name string, err error) error {
 func closeAll(ls []net.Listener) {
 	for _, l := range ls {
 		l.Close()
+		dropHandoff(l)
 	}
 }
 
