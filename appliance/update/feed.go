@@ -1,0 +1,170 @@
+package update
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Feed is the JSON document at the update feed URL.
+type Feed struct {
+	Bundles []FeedEntry `json:"bundles"`
+}
+
+// FeedEntry announces one bundle; URL may be relative to the feed.
+type FeedEntry struct {
+	Board   string `json:"board"`
+	Channel string `json:"channel"`
+	Version string `json:"version"`
+	Build   uint64 `json:"build"`
+	Notes   string `json:"notes,omitempty"`
+	Size    int64  `json:"size"`
+	URL     string `json:"url"`
+}
+
+// Pick returns the newest entry for the board and channel above build.
+func (f Feed) Pick(board, channel string, build uint64) (FeedEntry, bool) {
+	var best FeedEntry
+	for _, e := range f.Bundles {
+		if e.Board == board && (e.Channel == channel || channel == "") && e.Build > build && e.Build > best.Build {
+			best = e
+		}
+	}
+	return best, best.Build != 0
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Minute}
+
+// checkFeed fetches the feed; if it offers a newer bundle, downloads,
+// applies and reboots.
+func (a *Agent) checkFeed(ctx context.Context, feedURL string) error {
+	var f Feed
+	if err := getJSON(ctx, feedURL, &f); err != nil {
+		return fmt.Errorf("feed %s: %w", feedURL, err)
+	}
+	e, ok := f.Pick(a.Firmware.Board, a.Firmware.Channel, a.Firmware.Build)
+	if !ok {
+		return nil
+	}
+	base, _ := url.Parse(feedURL)
+	ref, err := url.Parse(e.URL)
+	if err != nil {
+		return err
+	}
+	a.Logf("update: downloading %s (build %d)", e.Version, e.Build)
+	path, err := Download(ctx, base.ResolveReference(ref).String(), filepath.Join(a.Device.Perm, "update"), e.Size)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	return a.install(path, false)
+}
+
+// install applies a bundle file and reboots into it.
+func (a *Agent) install(path string, force bool) error {
+	m, err := Apply(a.Device, path, a.Firmware, force)
+	if err != nil {
+		st, _ := LoadState(a.Device.Perm)
+		st.log(time.Now(), m.Version, m.Build, "refused", err.Error())
+		st.save(a.Device.Perm)
+		return err
+	}
+	a.Logf("update: %s (build %d) written to slot %s; rebooting to test it", m.Version, m.Build, Other(a.Device.Slot))
+	return a.Device.Reboot()
+}
+
+func getJSON(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+}
+
+// Download fetches u into dir/download.bundle, resuming a partial file left
+// by an interrupted download (HTTP range request). It checks first that dir
+// has room for size bytes.
+func Download(ctx context.Context, u, dir string, size int64) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	part := filepath.Join(dir, "download.partial")
+	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	have, _ := f.Seek(0, io.SeekEnd)
+	if err := checkFree(dir, size-have); err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return "", err
+	}
+	if have > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+	case http.StatusOK, http.StatusRequestedRangeNotSatisfiable:
+		// Start over: the server ignored the range or the file changed.
+		if err := f.Truncate(0); err != nil {
+			return "", err
+		}
+		f.Seek(0, io.SeekStart)
+		if resp.StatusCode != http.StatusOK {
+			return "", errors.New("download: server refused to resume; restarting next time")
+		}
+	default:
+		return "", fmt.Errorf("download %s: %s", u, resp.Status)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		return "", fmt.Errorf("download interrupted (will resume): %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return "", err
+	}
+	done := filepath.Join(dir, "download.bundle")
+	return done, os.Rename(part, done)
+}
+
+func checkFree(dir string, need int64) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return err
+	}
+	if free := int64(st.Bavail) * st.Bsize; need > 0 && free < need+16<<20 {
+		return fmt.Errorf("not enough space on %s for the update: %d bytes free, %d needed", dir, free, need)
+	}
+	return nil
+}
+
+// Install verifies and applies the bundle at path, then reboots into it
+// (facteur update apply). force allows an older or equal build.
+func Install(d *Device, fw Firmware, path string, force bool, logf func(string, ...any)) error {
+	a := &Agent{Device: d, Firmware: fw, Logf: logf}
+	return a.install(path, force)
+}
