@@ -35,7 +35,10 @@ type OutboundConfig struct {
 }
 
 // OutboundRun is one measurement: Count messages of Size bytes.
-type OutboundRun struct{ Count, Size int }
+type OutboundRun struct {
+	Count int `json:"count"`
+	Size  int `json:"size"`
+}
 
 // OutboundResult is a run's figure.
 type OutboundResult struct {
