@@ -97,6 +97,9 @@ func (c *Core) methods() map[string]ctl.Handler {
 		"queue.list":  func(ctx context.Context, _ json.RawMessage) (any, error) { return c.store.Queue(ctx) },
 		"queue.retry": withParams(c.queueRetry),
 		"queue.drop":  withParams(c.queueDrop),
+		"queue.lifetime": withParams(func(ctx context.Context, p LifetimeParams) (any, error) {
+			return nil, c.SetQueueLifetime(ctx, p.Days)
+		}),
 		"smarthost.set": withParams(func(ctx context.Context, h config.Smarthost) (any, error) {
 			return nil, c.SetSmarthost(ctx, &h)
 		}),

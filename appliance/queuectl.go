@@ -70,6 +70,24 @@ func (c *Core) SetSmarthost(ctx context.Context, h *config.Smarthost) error {
 	return nil
 }
 
+// LifetimeParams set how many days the queue retries a message.
+type LifetimeParams struct {
+	Days int `json:"days"`
+}
+
+// SetQueueLifetime changes how long the queue retries before returning a
+// message to its sender.
+func (c *Core) SetQueueLifetime(ctx context.Context, days int) error {
+	if days < 1 {
+		return fmt.Errorf("queue lifetime %d days: want 1 to 30", days)
+	}
+	if err := c.changeSettings(ctx, func(s *config.Settings) { s.QueueMaxDays = days }); err != nil {
+		return err
+	}
+	c.restartQueue()
+	return nil
+}
+
 // DMARCParams set the DMARC policy a domain publishes.
 type DMARCParams struct {
 	Domain string `json:"domain"`

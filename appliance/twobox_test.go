@@ -445,6 +445,19 @@ func TestTwoBoxes(t *testing.T) {
 		}
 		a.run("", "smarthost", "clear", "-data", a.dir)
 	})
+
+	t.Run("queue lifetime", func(t *testing.T) {
+		a.run("", "queue", "lifetime", "-data", a.dir, "7")
+		for _, bad := range []string{"0", "31", "x"} {
+			out, err := exec.Command(a.bin, "queue", "lifetime", "-data", a.dir, bad).CombinedOutput()
+			if err == nil {
+				t.Errorf("queue lifetime %s accepted: %s", bad, out)
+			}
+		}
+		// The queue still delivers after the restart the setting caused.
+		submit(t, a, "alice@a.test", "alice-password-1", "bob@b.test", "after lifetime change")
+		waitMessage(t, b, "bob@b.test", "bob-password-1", "after lifetime change")
+	})
 }
 
 // queueAttempts reads the ATTEMPTS column of the entry for rcpt.

@@ -50,7 +50,7 @@ Admin commands (they talk to the running core; passwords are read from stdin):
   facteur user sendas ADDR SENDER[,SENDER...]|-   other senders ADDR may use ("@domain" for a whole domain)
   facteur alias add ADDR TARGET[,TARGET...]   facteur alias del ADDR   facteur alias list
   facteur queue list                 outbound mail waiting: next attempt, attempts, last error
-  facteur queue retry ID|all         facteur queue drop ID
+  facteur queue retry ID|all         facteur queue drop ID     facteur queue lifetime DAYS (default 5)
   facteur smarthost set HOST:PORT -user NAME [-insecure]   relay all outbound mail (password on stdin)
   facteur smarthost clear            deliver directly again
   facteur dns records [DOMAIN]       the records the box publishes, in zone-file syntax

@@ -13,10 +13,18 @@ import (
 	"facteur/services/mailstore"
 )
 
-// queueCmd runs "queue list", "queue retry ID|all", "queue drop ID".
+// queueCmd runs "queue list", "queue retry ID|all", "queue drop ID",
+// "queue lifetime DAYS".
 func queueCmd(dir, verb string, a []string, env Env) error {
-	if verb == "list" {
+	switch verb {
+	case "list":
 		return queueList(dir, env)
+	case "lifetime":
+		days, err := strconv.Atoi(a[0])
+		if err != nil {
+			return usageError(fmt.Sprintf("queue lifetime: %q is not a number of days", a[0]))
+		}
+		return call(dir, "queue.lifetime", appliance.LifetimeParams{Days: days}, nil)
 	}
 	p := appliance.QueueParams{All: a[0] == "all"}
 	if !p.All {
