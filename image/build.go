@@ -40,6 +40,9 @@ type Options struct {
 	Feed string
 	// FeedInterval overrides the poll interval (e.g. "10s" in tests).
 	FeedInterval string
+	// HealthTimeout bounds the health check after a test boot (e.g.
+	// "60s"; default 5m).
+	HealthTimeout string
 	// ServeArgs are extra arguments of "facteur serve".
 	ServeArgs []string
 	// PermMiB is the size of the pre-formatted /perm (default 512).

@@ -86,7 +86,7 @@ func (a *Agent) rollback(st State, p Pending, why string) error {
 func (a *Agent) checkHealth(ctx context.Context) error {
 	timeout := a.HealthTimeout
 	if timeout == 0 {
-		timeout = 5 * time.Minute
+		timeout = readDuration(filepath.Join(RootEtc, "health-timeout"), 5*time.Minute)
 	}
 	addrs := a.Health
 	if len(addrs) == 0 {
@@ -146,12 +146,7 @@ func (a *Agent) feedURL() string {
 // interval is the poll interval (RootEtc/update-interval, default 6h)
 // with ±10% jitter so that a fleet does not poll in step.
 func (a *Agent) interval() time.Duration {
-	d := 6 * time.Hour
-	if b, err := os.ReadFile(filepath.Join(RootEtc, "update-interval")); err == nil {
-		if v, err := time.ParseDuration(strings.TrimSpace(string(b))); err == nil && v > 0 {
-			d = v
-		}
-	}
+	d := readDuration(filepath.Join(RootEtc, "update-interval"), 6*time.Hour)
 	return d + time.Duration((rand.Float64()-0.5)*0.2*float64(d))
 }
 
@@ -168,4 +163,14 @@ func (a *Agent) poll(ctx context.Context) {
 		case <-time.After(a.interval()):
 		}
 	}
+}
+
+// readDuration reads a duration ("90s") from a file, or returns def.
+func readDuration(path string, def time.Duration) time.Duration {
+	if b, err := os.ReadFile(path); err == nil {
+		if v, err := time.ParseDuration(strings.TrimSpace(string(b))); err == nil && v > 0 {
+			return v
+		}
+	}
+	return def
 }
