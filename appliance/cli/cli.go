@@ -110,6 +110,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return smarthostCmd(rest, env)
 	case "firewall":
 		return firewallCmd(ctx, rest, env)
+	case "update":
+		return updateCmd(rest, env)
 	case "status":
 		return status(rest, env)
 	case "version":
