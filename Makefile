@@ -34,9 +34,9 @@ check:
 # (smtplib, imaplib, poplib), python3-dkim, python3-nacl (Ed25519) and python3-authres (ARC), swaks, dig
 # (dnsutils), nft (nftables) and ip (iproute2) for the namespace tests,
 # chromium for the web UI tests, qemu-system-x86/-arm + ovmf to boot the
-# image, mtools, squashfs-tools, e2fsprogs, zstd to build it.
+# image, mtools, squashfs-tools, e2fsprogs, zstd, systemd-boot-efi to build it.
 DEBS := python3 python3-dkim python3-nacl python3-authres swaks dnsutils nftables iproute2 chromium \
-	qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 mtools squashfs-tools e2fsprogs zstd
+	qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 mtools squashfs-tools e2fsprogs zstd systemd-boot-efi
 
 deps:
 	@need=""; for p in $(DEBS); do \
@@ -62,3 +62,45 @@ bench:
 
 clean:
 	rm -rf bin
+
+# Firmware image and update bundles (see README "Image and updates").
+# make image BOARD=pc|rpi4|rpi5|qemu-amd64|qemu-arm64 [SEED=...] [BUILD=n]
+BOARD ?= pc
+BUILD ?= $(shell git rev-list --count HEAD 2>/dev/null || echo 1)
+IMAGE_OUT ?= bin/image/$(BOARD)
+KEYS ?= bin/keys
+SEED ?=
+MKIMAGE := $(GO) run ./image/cmd/mkimage
+
+.PHONY: image bundle keys qemu qemu-test
+
+# A development key pair, made once; release keys are made the same way
+# with -kind release and kept off this machine.
+keys:
+	@ls $(KEYS)/*.pub >/dev/null 2>&1 || $(MKIMAGE) keygen -kind dev -o $(KEYS)
+
+image: deps keys
+	$(MKIMAGE) build -board $(BOARD) -version $(VERSION) -build $(BUILD) -keys $(KEYS) -o $(IMAGE_OUT) $(if $(SEED),-seed $(SEED))
+
+bundle: image
+	$(MKIMAGE) bundle -board $(BOARD) -version $(VERSION) -build $(BUILD) -in $(IMAGE_OUT) \
+		-key $$(ls $(KEYS)/*.key | head -1) -o $(IMAGE_OUT)/facteur-$(BOARD)-$(VERSION).bundle
+
+# Boots the image in QEMU (no KVM needed) with the mail and web ports on localhost.
+QEMU_PORTS := 2525:25 2587:587 2143:143 2993:993 8080:80 8443:443
+qemu: BOARD := qemu-amd64
+qemu: image
+	@cp -n /usr/share/OVMF/OVMF_VARS_4M.fd $(IMAGE_OUT)/vars.fd
+	@fwd=""; for p in $(QEMU_PORTS); do fwd="$$fwd,hostfwd=tcp:127.0.0.1:$${p%%:*}-:$${p##*:}"; \
+		echo "guest port $${p##*:} -> localhost:$${p%%:*}"; done; \
+	echo "web UI: http://localhost:8080/   (Ctrl-A X quits QEMU)"; \
+	qemu-system-x86_64 -machine q35 -m 1024 -smp 1 -display none -serial mon:stdio \
+		-device i6300esb -watchdog-action reset \
+		-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+		-drive if=pflash,format=raw,unit=1,file=$(IMAGE_OUT)/vars.fd \
+		-drive file=$(IMAGE_OUT)/disk.img,format=raw,if=virtio \
+		-netdev user,id=net0$$fwd -device virtio-net-pci,netdev=net0
+
+# The QEMU tests including the A/B update test (several minutes under TCG).
+qemu-test: deps
+	FACTEUR_QEMU_OTA=1 $(GO) test -count=1 -v -timeout 40m -run 'TestQEMU' ./image
