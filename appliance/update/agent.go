@@ -46,6 +46,7 @@ func (a *Agent) afterBoot(ctx context.Context) error {
 	p := *st.Pending
 	if p.Slot != d.Slot {
 		st.Pending = nil
+		st.RolledBack = append(st.RolledBack, p.Build)
 		st.log(time.Now(), p.Version, p.Build, "rolled back", "the test boot of slot "+p.Slot+" did not pass its health check; running "+a.Firmware.Version+" again")
 		a.Logf("update: build %d was rolled back; still running %s", p.Build, a.Firmware.Version)
 		return st.save(d.Perm)

@@ -51,7 +51,17 @@ func (a *Agent) checkFeed(ctx context.Context, feedURL string) error {
 	if err := getJSON(ctx, feedURL, &f); err != nil {
 		return fmt.Errorf("feed %s: %w", feedURL, err)
 	}
-	e, ok := f.Pick(a.Firmware.Board, a.Firmware.Channel, a.Firmware.Build)
+	st, err := LoadState(a.Device.Perm)
+	if err != nil {
+		return err
+	}
+	var offered Feed
+	for _, e := range f.Bundles {
+		if !st.rolledBack(e.Build) {
+			offered.Bundles = append(offered.Bundles, e)
+		}
+	}
+	e, ok := offered.Pick(a.Firmware.Board, a.Firmware.Channel, a.Firmware.Build)
 	if !ok {
 		return nil
 	}
@@ -71,6 +81,7 @@ func (a *Agent) checkFeed(ctx context.Context, feedURL string) error {
 
 // install applies a bundle file and reboots into it.
 func (a *Agent) install(path string, force bool) error {
+	a.Logf("update: verifying %s and writing slot %s", filepath.Base(path), Other(a.Device.Slot))
 	m, err := Apply(a.Device, path, a.Firmware, force)
 	if err != nil {
 		st, _ := LoadState(a.Device.Perm)

@@ -14,6 +14,19 @@ type State struct {
 	// Pending is a slot written and test-booted but not yet committed.
 	Pending *Pending `json:"pending,omitempty"`
 	History []Event  `json:"history,omitempty"`
+	// RolledBack lists builds whose test boot failed; the feed does not
+	// offer them again (an admin can still apply one by hand).
+	RolledBack []uint64 `json:"rolled_back,omitempty"`
+}
+
+// rolledBack says whether build failed its test boot before.
+func (s *State) rolledBack(build uint64) bool {
+	for _, b := range s.RolledBack {
+		if b == build {
+			return true
+		}
+	}
+	return false
 }
 
 // Pending describes the update under test.
