@@ -54,7 +54,9 @@ func (fs *feedServer) publish(e update.FeedEntry) {
 // TestQEMUOTA: v1 boots; a bundle v2 from the feed is verified, written,
 // test-booted and committed, and a cold boot runs v2; a v3 whose facteur
 // serve cannot start fails its health check and the box returns to v2. The
-// core's store on /perm (its TLS certificate) is the same throughout.
+// core's store on /perm (its TLS certificate) is the same throughout. Then
+// QEMU is killed while v4 is being verified and written: v2 still boots,
+// and v4 is installed on the next try.
 // It takes several minutes under TCG: run it with make qemu-test.
 func TestQEMUOTA(t *testing.T) {
 	if os.Getenv("FACTEUR_QEMU_OTA") == "" {
@@ -97,6 +99,7 @@ func TestQEMUOTA(t *testing.T) {
 	// v3's core is told to listen on an address the box does not have, so
 	// it exits at once, every time gokrazy restarts it.
 	e3 := mkBundle("v3", 3, "-bind", "192.0.2.1")
+	e4 := mkBundle("v4", 4)
 
 	vars := copyVars(t, b, dir)
 	v := boot(t, b, r1.Image, vars)
@@ -128,5 +131,19 @@ func TestQEMUOTA(t *testing.T) {
 	v.greeting(25, 4*time.Minute)
 	if got := v.certFingerprint(); got != fp {
 		t.Errorf("after the rollback the certificate is %s, want %s", got, fp)
+	}
+
+	// Power is cut while v4 is being verified and written to slot a: the
+	// box still boots v2; then the agent downloads v4 again and installs it.
+	feed.publish(e4)
+	v.waitConsole(`verifying download.bundle and writing slot a`, at, 5*time.Minute)
+	v.kill()
+	v = boot(t, b, r1.Image, vars)
+	at = v.waitConsole(`running slot b, firmware v2 build 2`, 0, 4*time.Minute)
+	t.Logf("power cut during the write of v4: v2 still boots")
+	at = v.waitConsole(`running slot a, firmware v4 build 4`, at, 8*time.Minute)
+	v.waitConsole(`update: committed v4 \(build 4\) on slot a`, at, 3*time.Minute)
+	if got := v.certFingerprint(); got != fp {
+		t.Errorf("v4 shows certificate %s, want %s", got, fp)
 	}
 }
