@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/smtp"
 	"os"
 	"os/exec"
@@ -212,6 +213,30 @@ func (v *vm) web(timeout time.Duration) (int, string) {
 	return 0, ""
 }
 
+// setupWizard reads the setup link the box shows on its console and opens
+// the wizard with its token through the forwarded HTTP port.
+func (v *vm) setupWizard() {
+	v.t.Helper()
+	end := v.waitConsole(`open the setup wizard at http://\S+/setup\?token=[0-9a-f]+`, 0, 2*time.Minute)
+	v.mu.Lock()
+	line := v.console.String()[:end]
+	v.mu.Unlock()
+	token := line[strings.LastIndex(line, "token=")+len("token="):]
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	resp, err := cl.Get(fmt.Sprintf("http://127.0.0.1:%d/setup?token=%s", v.ports[80], token))
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/setup/admin" || !strings.Contains(b.String(), "<form") {
+		v.t.Fatalf("setup link: HTTP %d at %s, want the wizard's first step (a form at /setup/admin)", resp.StatusCode, resp.Request.URL.Path)
+	}
+	v.t.Logf("setup wizard reached at %s through the forwarded port", resp.Request.URL.Path)
+}
+
 func buildImage(t *testing.T, o Options) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -257,6 +282,7 @@ func TestQEMUBoot(t *testing.T) {
 	if code >= 500 {
 		t.Fatalf("web UI answered %d", code)
 	}
+	v.setupWizard()
 	if !strings.Contains(v.tail(), "mounted filesystem") {
 		// ext4 prints this when /perm is mounted read-write.
 		t.Errorf("console does not show /perm mounted")

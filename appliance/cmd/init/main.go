@@ -36,5 +36,6 @@ func run() error {
 		agent := &update.Agent{Device: dev, Firmware: fw, Logf: log.Printf}
 		go agent.Run(context.Background())
 	}
+	go showSetupURL(context.Background())
 	return supervise(fw)
 }
