@@ -105,6 +105,9 @@ func TestQEMUOTA(t *testing.T) {
 	v := boot(t, b, r1.Image, vars)
 	v.waitConsole(`running slot a, firmware v1 build 1`, 0, 4*time.Minute)
 	v.greeting(25, 4*time.Minute)
+	v.completeWizard()
+	v.deliver("stored on v1")
+	v.hasMail("stored on v1", "v1")
 	fp := v.certFingerprint()
 	t.Logf("v1 up at %v, certificate %s", time.Since(v.start).Round(time.Second), fp)
 
@@ -115,6 +118,7 @@ func TestQEMUOTA(t *testing.T) {
 	if got := v.certFingerprint(); got != fp {
 		t.Errorf("v2 shows certificate %s, want %s", got, fp)
 	}
+	v.hasMail("stored on v1", "after the update to v2")
 	v.kill()
 
 	v = boot(t, b, r1.Image, vars) // cold boot: the disk now defaults to slot b
@@ -132,6 +136,7 @@ func TestQEMUOTA(t *testing.T) {
 	if got := v.certFingerprint(); got != fp {
 		t.Errorf("after the rollback the certificate is %s, want %s", got, fp)
 	}
+	v.hasMail("stored on v1", "after the rollback from v3")
 
 	// Power is cut while v4 is being verified and written to slot a: the
 	// box still boots v2; then the agent downloads v4 again and installs it.
@@ -146,4 +151,5 @@ func TestQEMUOTA(t *testing.T) {
 	if got := v.certFingerprint(); got != fp {
 		t.Errorf("v4 shows certificate %s, want %s", got, fp)
 	}
+	v.hasMail("stored on v1", "on v4")
 }

@@ -217,6 +217,14 @@ func (v *vm) web(timeout time.Duration) (int, string) {
 // the wizard with its token through the forwarded HTTP port.
 func (v *vm) setupWizard() {
 	v.t.Helper()
+	_, path := v.openWizard()
+	v.t.Logf("setup wizard reached at %s through the forwarded port", path)
+}
+
+// openWizard follows the console's setup link and returns the client
+// holding the wizard's session.
+func (v *vm) openWizard() (*http.Client, string) {
+	v.t.Helper()
 	end := v.waitConsole(`open the setup wizard at http://\S+/setup\?token=[0-9a-f]+`, 0, 2*time.Minute)
 	v.mu.Lock()
 	line := v.console.String()[:end]
@@ -234,7 +242,7 @@ func (v *vm) setupWizard() {
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/setup/admin" || !strings.Contains(b.String(), "<form") {
 		v.t.Fatalf("setup link: HTTP %d at %s, want the wizard's first step (a form at /setup/admin)", resp.StatusCode, resp.Request.URL.Path)
 	}
-	v.t.Logf("setup wizard reached at %s through the forwarded port", resp.Request.URL.Path)
+	return cl, resp.Request.URL.Path
 }
 
 func buildImage(t *testing.T, o Options) Result {
