@@ -61,6 +61,8 @@ Admin commands (they talk to the running core; passwords are read from stdin):
   facteur dns dmarc DOMAIN none|quarantine|reject   the DMARC policy published (default quarantine)
   facteur firewall show|bans|counters   facteur firewall ban IP [DURATION]   facteur firewall unban IP
   facteur firewall allow [PREFIX...]    admin allow-list: web UI from outside the LAN, never banned
+  facteur update apply FILE [-force]  install a signed update bundle (on the device; -force allows older builds)
+  facteur update status              the running slot and version, and the last update's outcome
   facteur status
   facteur version
 
