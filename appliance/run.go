@@ -169,9 +169,10 @@ func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 		imap.Serve, imap.ServeTLS, pop.Serve, pop.ServeTLS, serveHTTP, serveHTTPS, ctlSrv.Serve,
 	}
 	errc := make(chan error, len(serves))
+	kept := make([]net.Listener, len(serves))
 	for i, serve := range serves {
-		l := keep(ls[i])
-		go func() { errc <- wrapServe(ls[i].Addr().String(), serve(l)) }()
+		kept[i] = keep(ls[i])
+		go func() { errc <- wrapServe(ls[i].Addr().String(), serve(kept[i])) }()
 	}
 	c.log.Info("facteur core running", "data", c.opts.DataDir, "hostname", settings.Hostname)
 	if c.opts.Ready != nil && !c.readyDone {
@@ -194,6 +195,11 @@ func (c *Core) serve(ctx context.Context, ls []net.Listener) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := errors.Join(ctlSrv.Close(), smtp.Shutdown(shutCtx), imap.Shutdown(shutCtx), pop.Shutdown(shutCtx), webShutdown(shutCtx))
+	// A server told to stop before its Serve began would then serve on:
+	// ending the round's listeners makes every Serve return.
+	for _, l := range kept {
+		l.Close()
+	}
 	// Every Serve must have returned before the listeners serve again.
 	for ; pending > 0; pending-- {
 		select {
