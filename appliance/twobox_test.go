@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,7 +20,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	"github.com/miekg/dns"
+
+	"facteur/internal/zonedns"
 )
 
 // Two boxes on the standard ports, each on its own loopback address, for
@@ -102,70 +102,22 @@ func (b *box) run(stdin string, args ...string) string {
 func (b *box) records() string { return b.run("", "dns", "records", "-data", b.dir) }
 
 // testDNS serves records parsed from zone-file text on dnsAddr:53.
-type testDNS struct {
-	mu  sync.Mutex
-	rrs []dns.RR
-}
+type testDNS struct{ zonedns.Server }
 
 func startTestDNS(t *testing.T) *testDNS {
 	d := &testDNS{}
-	for _, network := range []string{"udp", "tcp"} {
-		srv := &dns.Server{Addr: dnsAddr + ":53", Net: network, Handler: d}
-		started := make(chan error, 1)
-		srv.NotifyStartedFunc = func() { started <- nil }
-		go func() { started <- srv.ListenAndServe() }()
-		if err := <-started; err != nil {
-			t.Fatalf("test DNS on %s: %v", network, err)
-		}
-		t.Cleanup(func() { srv.Shutdown() })
+	_, stop, err := d.Start(dnsAddr + ":53")
+	if err != nil {
+		t.Fatalf("test DNS: %v", err)
 	}
+	t.Cleanup(stop)
 	return d
 }
 
 func (d *testDNS) load(t *testing.T, zone string) {
-	zp := dns.NewZoneParser(strings.NewReader(zone), "", "")
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		d.rrs = append(d.rrs, rr)
-	}
-	if err := zp.Err(); err != nil {
+	if err := d.Load(zone); err != nil {
 		t.Fatalf("zone from facteur dns records: %v\n%s", err, zone)
 	}
-}
-
-// txt returns every TXT record as name → value, for python's dnsfunc.
-func (d *testDNS) txt() map[string]string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := map[string]string{}
-	for _, rr := range d.rrs {
-		if t, ok := rr.(*dns.TXT); ok {
-			out[strings.ToLower(t.Hdr.Name)] = strings.Join(t.Txt, "")
-		}
-	}
-	return out
-}
-
-func (d *testDNS) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	q := r.Question[0]
-	d.mu.Lock()
-	exists := false
-	for _, rr := range d.rrs {
-		if strings.EqualFold(rr.Header().Name, q.Name) {
-			exists = true
-			if rr.Header().Rrtype == q.Qtype {
-				m.Answer = append(m.Answer, rr)
-			}
-		}
-	}
-	d.mu.Unlock()
-	if !exists {
-		m.Rcode = dns.RcodeNameError
-	}
-	w.WriteMsg(m)
 }
 
 // submit sends a message from user over box's submission port (587,
@@ -532,7 +484,7 @@ func verifyWithPython(t *testing.T, d *testDNS, msg string) {
 	msgPath, recPath := filepath.Join(dir, "msg.eml"), filepath.Join(dir, "records.json")
 	// Our own Authentication-Results and Received fields came after the
 	// signature; python verifies the message as box A sent it.
-	rec, _ := json.Marshal(d.txt())
+	rec, _ := json.Marshal(d.TXT())
 	os.WriteFile(msgPath, []byte(msg), 0o600)
 	os.WriteFile(recPath, rec, 0o600)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -15,7 +15,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	"github.com/miekg/dns"
+
+	"facteur/internal/zonedns"
 )
 
 // OutboundConfig configures the outbound benchmark: two boxes (facteur
@@ -70,8 +71,8 @@ func RunOutbound(ctx context.Context, cfg OutboundConfig) ([]OutboundResult, err
 			return nil, fmt.Errorf("build facteur: %w", err)
 		}
 	}
-	zone := &zoneServer{}
-	stopDNS, err := zone.start(outDNS + ":53")
+	zone := &zonedns.Server{}
+	_, stopDNS, err := zone.Start(outDNS + ":53")
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func RunOutbound(ctx context.Context, cfg OutboundConfig) ([]OutboundResult, err
 			return nil, err
 		}
 		boxes = append(boxes, proc)
-		if err := zone.load(records); err != nil {
+		if err := zone.Load(records); err != nil {
 			return nil, err
 		}
 	}
@@ -212,68 +213,4 @@ func submitWorker(from User, rcpt string, r OutboundRun, seq0 int, next *atomic.
 			return fmt.Errorf("submit message %d: %w", i, err)
 		}
 	}
-}
-
-// zoneServer answers from records in zone-file syntax.
-type zoneServer struct {
-	mu  sync.Mutex
-	rrs []dns.RR
-}
-
-func (z *zoneServer) load(text string) error {
-	zp := dns.NewZoneParser(strings.NewReader(text), "", "")
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		z.rrs = append(z.rrs, rr)
-	}
-	return zp.Err()
-}
-
-func (z *zoneServer) start(addr string) (stop func(), err error) {
-	var servers []*dns.Server
-	for _, network := range []string{"udp", "tcp"} {
-		srv := &dns.Server{Addr: addr, Net: network, Handler: z}
-		started := make(chan error, 1)
-		srv.NotifyStartedFunc = func() { started <- nil }
-		go func() { started <- srv.ListenAndServe() }()
-		if err := <-started; err != nil {
-			for _, s := range servers {
-				s.Shutdown()
-			}
-			return nil, fmt.Errorf("DNS on %s/%s: %w", addr, network, err)
-		}
-		servers = append(servers, srv)
-	}
-	return func() {
-		for _, s := range servers {
-			s.Shutdown()
-		}
-	}, nil
-}
-
-func (z *zoneServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	if len(r.Question) != 1 {
-		m.Rcode = dns.RcodeFormatError
-		w.WriteMsg(m)
-		return
-	}
-	q := r.Question[0]
-	exists := false
-	z.mu.Lock()
-	for _, rr := range z.rrs {
-		if strings.EqualFold(rr.Header().Name, q.Name) {
-			exists = true
-			if rr.Header().Rrtype == q.Qtype {
-				m.Answer = append(m.Answer, rr)
-			}
-		}
-	}
-	z.mu.Unlock()
-	if !exists {
-		m.Rcode = dns.RcodeNameError
-	}
-	w.WriteMsg(m)
 }

@@ -15,66 +15,32 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	"github.com/miekg/dns"
 
 	"facteur/internal/testcert"
+	"facteur/internal/zonedns"
 	"facteur/services/mailstore"
 )
 
 // dnsServer answers from a fixed set of records over real UDP and TCP on
 // loopback.
 type dnsServer struct {
-	mu      sync.Mutex
-	records map[string][]dns.RR // "name.\tTYPE" → records
-	addr    string
+	zonedns.Server
+	addr string
 }
 
 func startDNS(t *testing.T, zone ...string) *dnsServer {
 	t.Helper()
-	s := &dnsServer{records: map[string][]dns.RR{}}
-	for _, line := range zone {
-		s.add(t, line)
+	s := &dnsServer{}
+	if err := s.Load(strings.Join(zone, "\n") + "\n"); err != nil {
+		t.Fatalf("records %q: %v", zone, err)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	addr, stop, err := s.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &dns.Server{PacketConn: pc, Handler: s}
-	go srv.ActivateAndServe()
-	t.Cleanup(func() { srv.Shutdown() })
-	s.addr = pc.LocalAddr().String()
+	t.Cleanup(stop)
+	s.addr = addr
 	return s
-}
-
-func (s *dnsServer) add(t *testing.T, line string) {
-	rr, err := dns.NewRR(line)
-	if err != nil {
-		t.Fatalf("record %q: %v", line, err)
-	}
-	k := strings.ToLower(rr.Header().Name) + "\t" + dns.TypeToString[rr.Header().Rrtype]
-	s.mu.Lock()
-	s.records[k] = append(s.records[k], rr)
-	s.mu.Unlock()
-}
-
-func (s *dnsServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Authoritative = true
-	q := r.Question[0]
-	s.mu.Lock()
-	m.Answer = s.records[strings.ToLower(q.Name)+"\t"+dns.TypeToString[q.Qtype]]
-	known := false
-	for k := range s.records {
-		if strings.HasPrefix(k, strings.ToLower(q.Name)+"\t") {
-			known = true
-		}
-	}
-	s.mu.Unlock()
-	if !known {
-		m.Rcode = dns.RcodeNameError
-	}
-	w.WriteMsg(m)
 }
 
 func (s *dnsServer) resolver() *net.Resolver {
