@@ -70,6 +70,11 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer store.Close()
 	c.store = store
+	// Messages being checked when the last run stopped were never
+	// acknowledged: their spool files go.
+	if err := os.RemoveAll(filepath.Join(opts.DataDir, "spool")); err != nil {
+		return err
+	}
 	if c.settings, err = loadSettings(ctx, store); err != nil {
 		return err
 	}
