@@ -19,16 +19,20 @@ import (
 // once every listener is up.
 func startCore(t *testing.T, dir string) *appliance.Core {
 	t.Helper()
+	return runCore(t, appliance.Options{DataDir: dir, Bind: "127.0.0.1"})
+}
+
+// runCore runs a core in-process with opts (its Logger and Ready are the
+// test's) until the test ends; the log is shown if the test fails.
+func runCore(t *testing.T, opts appliance.Options) *appliance.Core {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *appliance.Core, 1)
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	go func() {
-		done <- appliance.Run(ctx, appliance.Options{
-			DataDir: dir, Bind: "127.0.0.1", Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)),
-			Ready: func(c *appliance.Core) { ready <- c },
-		})
-	}()
+	opts.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	opts.Ready = func(c *appliance.Core) { ready <- c }
+	go func() { done <- appliance.Run(ctx, opts) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

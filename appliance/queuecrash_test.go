@@ -3,7 +3,6 @@ package appliance_test
 import (
 	"crypto/tls"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,20 +20,7 @@ import (
 // record of it (the window RFC 5321 section 6.1 accepts), so at most one
 // per connection in flight.
 func TestQueueSurvivesKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs two boxes")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for port 25 and 53")
-	}
-	bin := buildFacteur(t)
-	d := startTestDNS(t)
-	a := newBox(t, bin, boxAIP, "a.test")
-	b := newBox(t, bin, boxBIP, "b.test")
-	a.run("alice-password-1\n", "user", "add", "-data", a.dir, "alice@a.test")
-	b.run("bob-password-1\n", "user", "add", "-data", b.dir, "bob@b.test")
-	d.load(t, a.records())
-	d.load(t, b.records())
+	a, b, _ := startTwoBoxes(t, "")
 
 	const first = 200
 	b.stop()

@@ -206,7 +206,10 @@ func header(msg, name string) []string {
 	return out
 }
 
-func TestTwoBoxes(t *testing.T) {
+// startTwoBoxes runs box A (a.test, user alice) and box B (b.test, user
+// bob) and serves the records both publish; a.test's DMARC policy is
+// dmarcA if not "".
+func startTwoBoxes(t *testing.T, dmarcA string) (a, b *box, d *testDNS) {
 	if testing.Short() {
 		t.Skip("builds and runs two boxes")
 	}
@@ -214,14 +217,37 @@ func TestTwoBoxes(t *testing.T) {
 		t.Skip("needs root for port 25 and 53")
 	}
 	bin := buildFacteur(t)
-	d := startTestDNS(t)
-	a := newBox(t, bin, boxAIP, "a.test")
-	b := newBox(t, bin, boxBIP, "b.test")
+	d = startTestDNS(t)
+	a = newBox(t, bin, boxAIP, "a.test")
+	b = newBox(t, bin, boxBIP, "b.test")
 	a.run("alice-password-1\n", "user", "add", "-data", a.dir, "alice@a.test")
 	b.run("bob-password-1\n", "user", "add", "-data", b.dir, "bob@b.test")
-	a.run("", "dns", "dmarc", "-data", a.dir, "a.test", "reject")
+	if dmarcA != "" {
+		a.run("", "dns", "dmarc", "-data", a.dir, "a.test", dmarcA)
+	}
 	d.load(t, a.records())
 	d.load(t, b.records())
+	return a, b, d
+}
+
+// strangerToB opens an SMTP session from a third address to B's port 25.
+func strangerToB(t *testing.T) *smtp.Client {
+	t.Helper()
+	dialer := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(thirdIP)}}
+	conn, err := dialer.Dial("tcp", boxBIP+":25")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClient(conn)
+	t.Cleanup(func() { c.Close() })
+	if err := c.Hello("stranger.example"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTwoBoxes(t *testing.T) {
+	a, b, d := startTwoBoxes(t, "reject")
 
 	t.Run("delivery with SPF, DKIM, DMARC", func(t *testing.T) {
 		submit(t, a, "alice@a.test", "alice-password-1", "bob@b.test", "first contact")
@@ -239,18 +265,9 @@ func TestTwoBoxes(t *testing.T) {
 	})
 
 	t.Run("forged sender refused for DMARC", func(t *testing.T) {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(thirdIP)}}
-		conn, err := d.Dial("tcp", boxBIP+":25")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := smtp.NewClient(conn)
-		defer c.Close()
-		if err := c.Hello("forger.example"); err != nil {
-			t.Fatal(err)
-		}
+		c := strangerToB(t)
 		msg := "From: alice@a.test\r\nTo: bob@b.test\r\nSubject: wire the money\r\n\r\nUrgent.\r\n"
-		err = c.SendMail("alice@a.test", []string{"bob@b.test"}, strings.NewReader(msg))
+		err := c.SendMail("alice@a.test", []string{"bob@b.test"}, strings.NewReader(msg))
 		var se *smtp.SMTPError
 		if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != (smtp.EnhancedCode{5, 7, 1}) || !strings.Contains(se.Message, "DMARC") {
 			t.Fatalf("forged message: %v, want 550 5.7.1 naming DMARC", err)
@@ -263,13 +280,7 @@ func TestTwoBoxes(t *testing.T) {
 	})
 
 	t.Run("forged Authentication-Results removed", func(t *testing.T) {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(thirdIP)}}
-		conn, err := d.Dial("tcp", boxBIP+":25")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := smtp.NewClient(conn)
-		defer c.Close()
+		c := strangerToB(t)
 		msg := "Authentication-Results: mail.b.test; dkim=pass header.d=bank.test; dmarc=pass\r\n" +
 			"Authentication-Results: other.example; spf=pass\r\n" +
 			"From: stranger@outside.test\r\nTo: bob@b.test\r\nSubject: trust me\r\n\r\nHi.\r\n"
@@ -294,13 +305,7 @@ func TestTwoBoxes(t *testing.T) {
 
 	t.Run("DMARC quarantine files a forgery in Junk", func(t *testing.T) {
 		// b.test publishes the default policy, quarantine.
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(thirdIP)}}
-		conn, err := d.Dial("tcp", boxBIP+":25")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := smtp.NewClient(conn)
-		defer c.Close()
+		c := strangerToB(t)
 		msg := "From: boss@b.test\r\nTo: bob@b.test\r\nSubject: gift cards please\r\n\r\nBuy some.\r\n"
 		if err := c.SendMail("boss@b.test", []string{"bob@b.test"}, strings.NewReader(msg)); err != nil {
 			t.Fatalf("quarantined message refused: %v", err)

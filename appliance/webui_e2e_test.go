@@ -240,35 +240,7 @@ func startBoxDNS(t *testing.T, addr, dir string) string {
 // startWebCore runs a fresh core on addr whose live DNS checks ask dns.
 func startWebCore(t *testing.T, addr, dir, dns string) *appliance.Core {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *appliance.Core, 1)
-	done := make(chan error, 1)
-	var logs bytes.Buffer
-	go func() {
-		done <- appliance.Run(ctx, appliance.Options{
-			DataDir: dir, Bind: addr, Resolver: dns,
-			Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)),
-			Ready:  func(c *appliance.Core) { ready <- c },
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("core log:\n%s", logs.String())
-		}
-	})
-	select {
-	case c := <-ready:
-		return c
-	case err := <-done:
-		t.Fatalf("core did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("core did not start in 30s")
-	}
-	return nil
+	return runCore(t, appliance.Options{DataDir: dir, Bind: addr, Resolver: dns})
 }
 
 // tab is one headless Chromium tab driven with chromedp.
