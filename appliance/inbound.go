@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,8 +16,9 @@ import (
 )
 
 // inboundCheck authenticates mail from the internet: SPF, DKIM, DMARC
-// (services/mailauth). The message is spooled to a file first, because the
-// verdict (a DMARC reject) must be known before anything is stored.
+// (services/mailauth). The message is read whole first (into memory, or a
+// spool file when large), because the verdict (a DMARC reject) must be
+// known before anything is stored.
 type inboundCheck struct {
 	verifier *mailauth.Verifier
 	spoolDir string
@@ -24,28 +26,51 @@ type inboundCheck struct {
 }
 
 // checkedBody is the message to store: our Authentication-Results field,
-// then the message without forged ones. Close removes the spool file.
+// then the message without forged ones. Close removes the spool file, if
+// the message needed one.
 type checkedBody struct {
 	io.Reader
-	file    *os.File
-	mailbox string // "Junk" for a DMARC quarantine, "" for the INBOX
+	file    *os.File // nil when the message fit in memory
+	mailbox string   // "Junk" for a DMARC quarantine, "" for the INBOX
 }
 
 func (b *checkedBody) Close() error {
+	if b.file == nil {
+		return nil
+	}
 	b.file.Close()
 	return os.Remove(b.file.Name())
 }
 
-func (ic *inboundCheck) run(ctx context.Context, env *smtpd.Envelope, body io.Reader) (*checkedBody, error) {
-	if err := os.MkdirAll(ic.spoolDir, 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(ic.spoolDir, "in-*")
+// inMemory is the largest message kept in memory while it is checked;
+// bigger ones go to a spool file.
+const inMemory = 256 << 10
+
+// spool reads the whole message: into memory if small, else into a file.
+func (ic *inboundCheck) spool(cb *checkedBody, body io.Reader) (io.ReaderAt, error) {
+	head, err := io.ReadAll(io.LimitReader(body, inMemory+1))
 	if err != nil {
 		return nil, err
 	}
-	cb := &checkedBody{file: f}
-	if _, err := io.Copy(f, body); err != nil {
+	if len(head) <= inMemory {
+		return bytes.NewReader(head), nil
+	}
+	if err := os.MkdirAll(ic.spoolDir, 0o700); err != nil {
+		return nil, err
+	}
+	if cb.file, err = os.CreateTemp(ic.spoolDir, "in-*"); err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(cb.file, io.MultiReader(bytes.NewReader(head), body)); err != nil {
+		return nil, err
+	}
+	return cb.file, nil
+}
+
+func (ic *inboundCheck) run(ctx context.Context, env *smtpd.Envelope, body io.Reader) (*checkedBody, error) {
+	cb := &checkedBody{}
+	msg, err := ic.spool(cb, body)
+	if err != nil {
 		cb.Close()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
@@ -55,7 +80,7 @@ func (ic *inboundCheck) run(ctx context.Context, env *smtpd.Envelope, body io.Re
 	defer cancel()
 	verdict, err := ic.verifier.Check(ctx, mailauth.Input{
 		IP: remoteIP(env.Remote), Helo: env.Helo, MailFrom: env.From,
-	}, io.NewSectionReader(f, 0, 1<<62))
+	}, io.NewSectionReader(msg, 0, 1<<62))
 	if err != nil {
 		cb.Close()
 		return nil, fmt.Errorf("authenticate: %w", err)
@@ -70,7 +95,7 @@ func (ic *inboundCheck) run(ctx context.Context, env *smtpd.Envelope, body io.Re
 		cb.mailbox = "Junk"
 	}
 	cb.Reader = io.MultiReader(strings.NewReader(verdict.Header),
-		mailauth.StripAuthResults(io.NewSectionReader(f, 0, 1<<62), ic.verifier.Hostname))
+		mailauth.StripAuthResults(io.NewSectionReader(msg, 0, 1<<62), ic.verifier.Hostname))
 	return cb, nil
 }
 
