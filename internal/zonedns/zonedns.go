@@ -77,17 +77,12 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 }
 
 // Start serves on addr over UDP and TCP (the same port; with port 0 the
-// system picks one) and returns the address and a function that stops it.
+// system picks one free for both) and returns the address and a function
+// that stops it.
 func (s *Server) Start(addr string) (string, func(), error) {
-	pc, err := net.ListenPacket("udp", addr)
+	pc, l, err := listenBoth(addr)
 	if err != nil {
-		return "", nil, fmt.Errorf("dns over udp on %s: %w", addr, err)
-	}
-	bound := pc.LocalAddr().String()
-	l, err := net.Listen("tcp", bound)
-	if err != nil {
-		pc.Close()
-		return "", nil, fmt.Errorf("dns over tcp on %s: %w", bound, err)
+		return "", nil, err
 	}
 	servers := []*dns.Server{{PacketConn: pc, Handler: s}, {Listener: l, Handler: s}}
 	for _, srv := range servers {
@@ -96,9 +91,32 @@ func (s *Server) Start(addr string) (string, func(), error) {
 		go srv.ActivateAndServe()
 		<-started
 	}
-	return bound, func() {
+	return pc.LocalAddr().String(), func() {
 		for _, srv := range servers {
 			srv.Shutdown()
 		}
 	}, nil
+}
+
+// listenBoth opens UDP and TCP on one port. With port 0 the UDP port the
+// system picks may be taken for TCP: then it tries another.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for tries := 0; ; tries++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns over udp on %s: %w", addr, err)
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l, nil
+		}
+		pc.Close()
+		if port != "0" || tries == 20 {
+			return nil, nil, fmt.Errorf("dns over tcp on %s: %w", pc.LocalAddr(), err)
+		}
+	}
 }
