@@ -24,14 +24,22 @@ type Agent struct {
 	// Health lists TCP addresses that must greet (default: SMTP on
 	// 127.0.0.1:25 and IMAP on 127.0.0.1:143).
 	Health []string
+	// Tick is how often the agent looks for the admin's requests
+	// (default 2s); Now is the clock (default time.Now).
+	Tick time.Duration
+	Now  func() time.Time
+
+	status Status // what status.json says
+	held   uint64 // a build the admin chose not to install yet
 }
 
-// Run handles a pending test boot, then polls the feed until ctx ends.
+// Run handles a pending test boot, then serves the admin's requests and
+// polls the feed until ctx ends or the box reboots into an update.
 func (a *Agent) Run(ctx context.Context) {
 	if err := a.afterBoot(ctx); err != nil {
 		a.Logf("update: %v", err)
 	}
-	a.poll(ctx)
+	a.serve(ctx)
 }
 
 // afterBoot finishes a pending update: on the new slot, health check then
@@ -149,21 +157,6 @@ func (a *Agent) feedURL() string {
 func (a *Agent) interval() time.Duration {
 	d := readDuration(filepath.Join(RootEtc, "update-interval"), 6*time.Hour)
 	return d + time.Duration((rand.Float64()-0.5)*0.2*float64(d))
-}
-
-func (a *Agent) poll(ctx context.Context) {
-	for {
-		if url := a.feedURL(); url != "" {
-			if err := a.checkFeed(ctx, url); err != nil {
-				a.Logf("update: %v", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(a.interval()):
-		}
-	}
 }
 
 // readDuration reads a duration ("90s") from a file, or returns def.

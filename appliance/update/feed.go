@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -44,39 +45,102 @@ func (f Feed) Pick(board, channel string, build uint64) (FeedEntry, bool) {
 
 var httpClient = &http.Client{Timeout: 30 * time.Minute}
 
-// checkFeed fetches the feed; if it offers a newer bundle, downloads,
-// applies and reboots.
-func (a *Agent) checkFeed(ctx context.Context, feedURL string) error {
+// checkFeed looks at the feed; a newer bundle is downloaded, verified
+// and offered (then scheduled by the admin's policy). What happens is in
+// the status.
+func (a *Agent) checkFeed(ctx context.Context, feedURL string) {
+	st := &a.status
+	st.Checked, st.CheckError = a.now().UTC(), ""
+	defer a.publish()
+	e, ok, err := a.pickFromFeed(ctx, feedURL)
+	if err != nil {
+		st.CheckError = err.Error()
+		a.Logf("update: %v", err)
+		return
+	}
+	if !ok || (st.Offer != nil && st.Offer.Build >= e.Build) {
+		a.schedule()
+		return
+	}
+	path, err := a.fetch(ctx, feedURL, e)
+	if err != nil {
+		st.Error = err.Error()
+		a.Logf("update: %v", err)
+		return
+	}
+	m, err := a.verifyDownload(path, e)
+	if err != nil {
+		return
+	}
+	st.Offer, st.Scheduled = &Offer{Version: m.Version, Build: m.Build, Notes: m.Notes, Source: "feed", path: path}, time.Time{}
+	a.Logf("update: %s (build %d) downloaded and verified", m.Version, m.Build)
+	a.schedule()
+}
+
+// pickFromFeed returns the newest entry the box should take, leaving out
+// builds that were rolled back or refused before.
+func (a *Agent) pickFromFeed(ctx context.Context, feedURL string) (FeedEntry, bool, error) {
 	var f Feed
 	if err := getJSON(ctx, feedURL, &f); err != nil {
-		return fmt.Errorf("feed %s: %w", feedURL, err)
+		return FeedEntry{}, false, fmt.Errorf("feed %s: %w", feedURL, err)
 	}
 	st, err := LoadState(a.Device.Perm)
 	if err != nil {
-		return err
+		return FeedEntry{}, false, err
 	}
 	var offered Feed
 	for _, e := range f.Bundles {
-		if !st.rolledBack(e.Build) {
+		if !st.rolledBack(e.Build) && !slices.Contains(st.Refused, e.Build) {
 			offered.Bundles = append(offered.Bundles, e)
 		}
 	}
 	e, ok := offered.Pick(a.Firmware.Board, a.Firmware.Channel, a.Firmware.Build)
-	if !ok {
-		return nil
-	}
+	return e, ok, nil
+}
+
+// fetch downloads the entry's bundle, showing progress.
+func (a *Agent) fetch(ctx context.Context, feedURL string, e FeedEntry) (string, error) {
 	base, _ := url.Parse(feedURL)
 	ref, err := url.Parse(e.URL)
 	if err != nil {
-		return err
+		return "", err
 	}
 	a.Logf("update: downloading %s (build %d)", e.Version, e.Build)
-	path, err := Download(ctx, base.ResolveReference(ref).String(), filepath.Join(a.Device.Perm, "update"), e.Size)
-	if err != nil {
-		return err
+	st := &a.status
+	st.Phase, st.Done, st.Total = "downloading", 0, e.Size
+	a.publish()
+	last := time.Now()
+	progress := func(n int64) {
+		st.Done = n
+		if time.Since(last) > time.Second {
+			last = time.Now()
+			a.publish()
+		}
 	}
-	defer os.Remove(path)
-	return a.install(path, false)
+	defer func() { st.Phase, st.Done, st.Total = "", 0, 0 }()
+	return Download(ctx, base.ResolveReference(ref).String(), Dir(a.Device.Perm), e.Size, progress)
+}
+
+// verifyDownload checks a downloaded bundle before offering it; a refused
+// one is deleted, recorded, and not downloaded again until the admin
+// asks for a new check.
+func (a *Agent) verifyDownload(path string, e FeedEntry) (Manifest, error) {
+	keys, err := LoadKeyring(a.Device.Keys)
+	if err != nil {
+		return Manifest{}, err
+	}
+	m, err := Verify(path, keys, a.Firmware, false)
+	if err == nil {
+		return m, nil
+	}
+	os.Remove(path)
+	a.status.Error = fmt.Sprintf("%s (build %d) from the feed: %v", e.Version, e.Build, err)
+	a.Logf("update: %s", a.status.Error)
+	s, _ := LoadState(a.Device.Perm)
+	s.log(a.now(), e.Version, e.Build, "refused", err.Error())
+	s.Refused = append(s.Refused, e.Build)
+	s.save(a.Device.Perm)
+	return m, err
 }
 
 // install applies a bundle file and reboots into it.
@@ -112,7 +176,8 @@ func getJSON(ctx context.Context, u string, v any) error {
 // Download fetches u into dir/download.bundle, resuming a partial file left
 // by an interrupted download (HTTP range request). It checks first that dir
 // has room for size bytes.
-func Download(ctx context.Context, u, dir string, size int64) (string, error) {
+// progress, if not nil, is told how many bytes the file has so far.
+func Download(ctx context.Context, u, dir string, size int64, progress func(int64)) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -152,7 +217,12 @@ func Download(ctx context.Context, u, dir string, size int64) (string, error) {
 	default:
 		return "", fmt.Errorf("download %s: %s", u, resp.Status)
 	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
+	var w io.Writer = f
+	if progress != nil {
+		have, _ = f.Seek(0, io.SeekCurrent)
+		w = &counter{w: f, n: have, report: progress}
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
 		return "", fmt.Errorf("download interrupted (will resume): %w", err)
 	}
 	if err := f.Sync(); err != nil {
@@ -178,4 +248,18 @@ func checkFree(dir string, need int64) error {
 func Install(d *Device, fw Firmware, path string, force bool, logf func(string, ...any)) error {
 	a := &Agent{Device: d, Firmware: fw, Logf: logf}
 	return a.install(path, force)
+}
+
+// counter reports the bytes written through it.
+type counter struct {
+	w      io.Writer
+	n      int64
+	report func(int64)
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.report(c.n)
+	return n, err
 }

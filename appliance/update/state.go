@@ -17,6 +17,9 @@ type State struct {
 	// RolledBack lists builds whose test boot failed; the feed does not
 	// offer them again (an admin can still apply one by hand).
 	RolledBack []uint64 `json:"rolled_back,omitempty"`
+	// Refused lists builds the feed offered that failed verification;
+	// they are not downloaded again until the admin asks for a check.
+	Refused []uint64 `json:"refused,omitempty"`
 }
 
 // rolledBack says whether build failed its test boot before.
