@@ -37,6 +37,9 @@ type Options struct {
 	// RetryBase is the outbound queue's first retry delay; 0 means the
 	// default (5 minutes). Tests shorten it.
 	RetryBase time.Duration
+	// Update connects the web UI's update page to the update agent; nil
+	// outside the firmware image (no agent, nothing to install).
+	Update *UpdateOptions
 }
 
 // Core is the running core: what the CLI and the ready message need.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"facteur/appliance"
+	"facteur/appliance/update"
 )
 
 func runRole(ctx context.Context, args []string, env Env, dev bool) error {
@@ -36,6 +37,9 @@ func runRole(ctx context.Context, args []string, env Env, dev bool) error {
 		}
 		opts.Ready = func(c *appliance.Core) { printDevHelp(env, c, dir) }
 		return runDev(ctx, opts)
+	}
+	if fw := update.ReadFirmware(update.RootEtc); fw.Board != "" {
+		opts.Update = &appliance.UpdateOptions{Perm: "/perm", Keys: update.RootEtc + "/keys", Firmware: fw}
 	}
 	return appliance.Run(ctx, opts)
 }
