@@ -26,9 +26,6 @@ func (s *Server) adminRoutes() {
 	s.adminPage("/admin/queue", "queue", "Mail queue", func(ctx context.Context, r *http.Request) (any, error) {
 		return s.be.Queue(ctx)
 	})
-	s.adminPage("/admin/updates", "updates", "Updates", func(ctx context.Context, r *http.Request) (any, error) {
-		return s.be.Status(ctx)
-	})
 	s.adminPage("/admin/logs", "logs", "Logs", s.logsData)
 
 	s.adminAction("domains/add", "domains", func(ctx context.Context, f form) (string, error) {

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"io"
 	"net"
 	"time"
 )
@@ -65,6 +66,70 @@ type Backend interface {
 	Logs(service, filter string) []LogLine
 	// Client is what a mail client needs to know.
 	Client() ClientSettings
+
+	// Updates is the update page: the running firmware, what the update
+	// agent offers and does, and the history.
+	Updates(ctx context.Context) (*Updates, error)
+	// UploadUpdate stages an uploaded bundle after checking its signature,
+	// board and build; nothing is installed until UpdateAction.
+	UploadUpdate(ctx context.Context, r io.Reader) (UpdateOffer, error)
+	// UpdateAction asks the update agent: "check", "install-now",
+	// "install-tonight", "upload-now", "upload-tonight", "cancel" or
+	// "discard" (the uploaded bundle).
+	UpdateAction(ctx context.Context, action string) error
+	// SetUpdatePolicy chooses when offered updates install by themselves:
+	// "night", "now" or "off".
+	SetUpdatePolicy(ctx context.Context, auto string) error
+}
+
+// Updates is what the update page shows.
+type Updates struct {
+	Version string
+	Build   uint64
+	Board   string
+	Channel string
+	// Managed is false outside the firmware image (dev mode): there is no
+	// update agent and nothing can be installed.
+	Managed bool
+	// Auto is the policy: "night", "now" or "off"; Night is the local
+	// time of the nightly installation ("03:00 Europe/Paris").
+	Auto  string
+	Night string
+	// Checked is the last look at the update feed; Feed is its address
+	// ("" when the box has none).
+	Checked    time.Time
+	Feed       string
+	CheckError string
+	Offer      *UpdateOffer // downloaded and verified, ready to install
+	Uploaded   *UpdateOffer // an uploaded bundle waiting for a decision
+	// Phase is "", "downloading", "installing" or "rebooting"; Percent
+	// its progress when known (-1 otherwise).
+	Phase     string
+	Percent   int
+	Scheduled time.Time
+	Error     string
+	// Testing names an update written and being test-booted.
+	Testing string
+	// AgentAlive is false when the agent has not reported for a while.
+	AgentAlive bool
+	History    []UpdateEvent // newest first
+}
+
+// UpdateOffer is a bundle that can be installed.
+type UpdateOffer struct {
+	Version string
+	Build   uint64
+	Notes   string
+	Source  string // "feed" or "upload"
+}
+
+// UpdateEvent is one line of the update history.
+type UpdateEvent struct {
+	Time    time.Time
+	Version string
+	Build   uint64
+	What    string
+	Detail  string
 }
 
 // SetupRequest is everything the wizard collects before applying setup.

@@ -3,6 +3,7 @@ package webui
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -22,6 +23,10 @@ type fakeBackend struct {
 	domains   []string
 	failures  []string // users of AuthFailed calls
 	setups    []SetupRequest
+
+	uploaded      string   // the last uploaded bundle
+	updateActions []string // UpdateAction calls
+	updateAuto    string
 }
 
 func newFake() *fakeBackend {
@@ -183,4 +188,43 @@ func (f *fakeBackend) Logs(service, filter string) []LogLine {
 }
 func (f *fakeBackend) Client() ClientSettings {
 	return ClientSettings{Hostname: "mail.example.test", IMAPS: 993, IMAP: 143, Submissions: 465, Submission: 587, POP3S: 995}
+}
+
+// The update page's methods: the fake keeps what was uploaded and asked.
+func (f *fakeBackend) Updates(ctx context.Context) (*Updates, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := &Updates{Version: "1.5", Build: 5, Managed: true, AgentAlive: true, Auto: f.updateAuto, Night: "03:00 UTC", Feed: "https://updates.example/feed.json", Percent: -1}
+	if f.uploaded != "" {
+		u.Uploaded = &UpdateOffer{Version: "1.6", Build: 6, Notes: "Uploaded notes.", Source: "upload"}
+	}
+	return u, nil
+}
+
+func (f *fakeBackend) UploadUpdate(ctx context.Context, r io.Reader) (UpdateOffer, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return UpdateOffer{}, err
+	}
+	if !strings.HasPrefix(string(b), "BUNDLE") {
+		return UpdateOffer{}, errors.New("update refused: not an update bundle")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.uploaded = string(b)
+	return UpdateOffer{Version: "1.6", Build: 6, Source: "upload"}, nil
+}
+
+func (f *fakeBackend) UpdateAction(ctx context.Context, action string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updateActions = append(f.updateActions, action)
+	return nil
+}
+
+func (f *fakeBackend) SetUpdatePolicy(ctx context.Context, auto string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updateAuto = auto
+	return nil
 }

@@ -149,9 +149,10 @@ func (s *sessions) pruneLocked() {
 
 // validCSRF compares the form's token with the session's in constant time.
 func validCSRF(se *session, r *http.Request) bool {
-	if se == nil {
-		return false
-	}
-	got := r.PostFormValue("csrf")
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(se.csrf)) == 1
+	return validToken(se, r.PostFormValue("csrf"))
+}
+
+// validToken compares a CSRF token with the session's in constant time.
+func validToken(se *session, got string) bool {
+	return se != nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(se.csrf)) == 1
 }

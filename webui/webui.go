@@ -122,6 +122,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /logout", s.logout)
 	s.wizardRoutes()
 	s.adminRoutes()
+	s.updateRoutes()
 	s.userRoutes()
 	s.discoveryRoutes()
 }

@@ -419,7 +419,7 @@ func TestAdminPages(t *testing.T) {
 		{"/admin/dns?domain=example.test", "10 other.example."},
 		{"/admin/firewall", "203.0.113.9"},
 		{"/admin/queue", "connection refused"},
-		{"/admin/updates", "version <b>test</b>"},
+		{"/admin/updates", "Facteur <b>1.5</b> (build 5"},
 		{"/admin/logs?service=smtp&q=needle", "hello needle"},
 		{"/me/client", "mail.example.test"},
 	} {

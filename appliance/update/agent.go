@@ -141,16 +141,18 @@ func greets(ctx context.Context, addr string) error {
 	return nil
 }
 
-// feedURL is <perm>/update/feed if present (set by the admin), else the
+// FeedURL is <perm>/update/feed if present (set by the admin), else the
 // one baked into the image.
-func (a *Agent) feedURL() string {
-	for _, p := range []string{filepath.Join(a.Device.Perm, "update", "feed"), filepath.Join(RootEtc, "update-feed")} {
+func FeedURL(perm string) string {
+	for _, p := range []string{filepath.Join(Dir(perm), "feed"), filepath.Join(RootEtc, "update-feed")} {
 		if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) != "" {
 			return strings.TrimSpace(string(b))
 		}
 	}
 	return ""
 }
+
+func (a *Agent) feedURL() string { return FeedURL(a.Device.Perm) }
 
 // interval is the poll interval (RootEtc/update-interval, default 6h)
 // with ±10% jitter so that a fleet does not poll in step.

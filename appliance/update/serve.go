@@ -27,6 +27,9 @@ func (a *Agent) serve(ctx context.Context) {
 		if a.installIfDue() {
 			return
 		}
+		if time.Since(a.status.Time) > 20*time.Second {
+			a.publish() // a heartbeat: the web UI tells a dead agent
+		}
 		tick := a.Tick
 		if tick == 0 {
 			tick = 2 * time.Second
@@ -46,9 +49,9 @@ func (a *Agent) now() time.Time {
 	return time.Now()
 }
 
-// publish writes the status for the web UI.
+// publish writes the status for the web UI, stamped with the wall clock.
 func (a *Agent) publish() {
-	a.status.Time = a.now().UTC()
+	a.status.Time = time.Now().UTC()
 	if err := writeJSON(filepath.Join(Dir(a.Device.Perm), statusFile), a.status); err != nil {
 		a.Logf("update: status: %v", err)
 	}
@@ -113,7 +116,7 @@ func (a *Agent) schedule() {
 	if st.Offer == nil || !st.Scheduled.IsZero() || a.held == st.Offer.Build {
 		return
 	}
-	p := ReadPolicy(Dir(a.Device.Perm), a.defaultPolicy())
+	p := ReadPolicy(Dir(a.Device.Perm), ImagePolicy())
 	switch p.Auto {
 	case "now":
 		st.Scheduled = a.now()
@@ -122,9 +125,9 @@ func (a *Agent) schedule() {
 	}
 }
 
-// defaultPolicy is DefaultPolicy unless the image says otherwise
+// ImagePolicy is DefaultPolicy unless the image says otherwise
 // (RootEtc/update-auto: night, now or off).
-func (a *Agent) defaultPolicy() Policy {
+func ImagePolicy() Policy {
 	p := DefaultPolicy
 	if b, err := os.ReadFile(filepath.Join(RootEtc, "update-auto")); err == nil && validAuto(strings.TrimSpace(string(b))) {
 		p.Auto = strings.TrimSpace(string(b))

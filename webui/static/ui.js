@@ -13,3 +13,8 @@ document.addEventListener("submit", function (e) {
   var msg = e.target.getAttribute("data-confirm");
   if (msg && !window.confirm(msg)) e.preventDefault();
 });
+// A page with a running task (an update) reloads itself every few seconds.
+(function () {
+  var el = document.querySelector("[data-refresh]");
+  if (el) setTimeout(function () { location.reload(); }, 1000 * Number(el.getAttribute("data-refresh")));
+})();
