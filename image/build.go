@@ -43,6 +43,9 @@ type Options struct {
 	// HealthTimeout bounds the health check after a test boot (e.g.
 	// "60s"; default 5m).
 	HealthTimeout string
+	// AutoInstall is when the box installs what the feed offers until the
+	// admin chooses: "night" (default), "now" or "off".
+	AutoInstall string
 	// ServeArgs are extra arguments of "facteur serve".
 	ServeArgs []string
 	// PermMiB is the size of the pre-formatted /perm (default 512).

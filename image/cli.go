@@ -44,6 +44,7 @@ func buildCmd(args []string, stdout io.Writer) error {
 	fs.StringVar(&o.Keys, "keys", "", "directory of *.pub update keys to trust")
 	fs.StringVar(&o.Feed, "feed", "", "update feed URL")
 	fs.StringVar(&o.FeedInterval, "feed-interval", "", "update poll interval (default 6h)")
+	fs.StringVar(&o.AutoInstall, "auto-install", "", "when offered updates install until the admin chooses: night (default), now or off")
 	fs.StringVar(&o.HealthTimeout, "health-timeout", "", "health check limit after a test boot (default 5m)")
 	serve := fs.String("serve-args", "", "extra arguments of facteur serve, comma-separated")
 	fs.Uint64Var(&o.PermMiB, "perm", 512, "size of /perm in MiB")

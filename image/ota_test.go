@@ -76,7 +76,7 @@ func TestQEMUOTA(t *testing.T) {
 	bundles := filepath.Join(dir, "bundles")
 	os.MkdirAll(bundles, 0o755)
 	feed := newFeedServer(t, bundles)
-	base := Options{Board: b, Seed: "ota", PermMiB: 256, Keys: keys, FeedInterval: "5s", HealthTimeout: "60s",
+	base := Options{Board: b, Seed: "ota", PermMiB: 256, Keys: keys, FeedInterval: "5s", HealthTimeout: "60s", AutoInstall: "now",
 		Feed: fmt.Sprintf("http://10.0.2.2:%d/feed.json", feed.port)}
 
 	v1 := base

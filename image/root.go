@@ -59,6 +59,9 @@ func stageRoot(ctx context.Context, o Options, dir, kernelDir string) error {
 	if o.FeedInterval != "" {
 		files["etc/facteur/update-interval"] = o.FeedInterval + "\n"
 	}
+	if o.AutoInstall != "" {
+		files["etc/facteur/update-auto"] = o.AutoInstall + "\n"
+	}
 	if o.HealthTimeout != "" {
 		files["etc/facteur/health-timeout"] = o.HealthTimeout + "\n"
 	}
