@@ -1,11 +1,8 @@
 package update
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,9 +18,9 @@ type Agent struct {
 	Logf     func(format string, args ...any)
 	// HealthTimeout bounds the health check of a test boot (default 5m).
 	HealthTimeout time.Duration
-	// Health lists TCP addresses that must greet (default: SMTP on
-	// 127.0.0.1:25 and IMAP on 127.0.0.1:143).
-	Health []string
+	// Health are the checks a test boot must pass (default:
+	// DeviceChecks).
+	Health []HealthCheck
 	// Tick is how often the agent looks for the admin's requests
 	// (default 2s); Now is the clock (default time.Now).
 	Tick time.Duration
@@ -89,56 +86,6 @@ func (a *Agent) rollback(st State, p Pending, why string) error {
 		a.Logf("update: %v", err)
 	}
 	return a.Device.Reboot()
-}
-
-// checkHealth waits until every health address greets, or the timeout.
-func (a *Agent) checkHealth(ctx context.Context) error {
-	timeout := a.HealthTimeout
-	if timeout == 0 {
-		timeout = readDuration(filepath.Join(RootEtc, "health-timeout"), 5*time.Minute)
-	}
-	addrs := a.Health
-	if len(addrs) == 0 {
-		addrs = []string{"127.0.0.1:25", "127.0.0.1:143"}
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for _, addr := range addrs {
-		var err error
-		for {
-			if err = greets(ctx, addr); err == nil {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("%s did not answer within %v: %v", addr, timeout, err)
-			case <-time.After(2 * time.Second):
-			}
-		}
-	}
-	return nil
-}
-
-// greets connects to addr and reads an SMTP ("220") or IMAP ("* OK")
-// greeting.
-func greets(ctx context.Context, addr string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	dl, _ := ctx.Deadline()
-	c.SetDeadline(dl)
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "220") && !strings.HasPrefix(line, "* OK") {
-		return fmt.Errorf("unexpected greeting %q", strings.TrimSpace(line))
-	}
-	return nil
 }
 
 // FeedURL is <perm>/update/feed if present (set by the admin), else the

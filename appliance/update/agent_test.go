@@ -50,7 +50,7 @@ func loaderConf(f *fixture) string {
 
 func TestHealthyTestBootCommits(t *testing.T) {
 	f, reboots := pendingFixture(t, "b")
-	a := &Agent{Device: f.dev, Firmware: f.fw, Logf: t.Logf, Health: []string{greeter(t)}}
+	a := &Agent{Device: f.dev, Firmware: f.fw, Logf: t.Logf, Health: []HealthCheck{{"SMTP", Greets(greeter(t))}}}
 	if err := a.afterBoot(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestUnhealthyTestBootReboots(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := l.Addr().String()
 	l.Close()
-	a := &Agent{Device: f.dev, Firmware: f.fw, Logf: t.Logf, Health: []string{dead}, HealthTimeout: 3 * time.Second}
+	a := &Agent{Device: f.dev, Firmware: f.fw, Logf: t.Logf, Health: []HealthCheck{{"SMTP", Greets(dead)}}, HealthTimeout: 3 * time.Second}
 	a.afterBoot(context.Background())
 	if *reboots != 1 {
 		t.Errorf("%d reboots, want 1", *reboots)
