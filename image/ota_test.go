@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -100,6 +101,7 @@ func TestQEMUOTA(t *testing.T) {
 	// it exits at once, every time gokrazy restarts it.
 	e3 := mkBundle("v3", 3, "-bind", "192.0.2.1")
 	e4 := mkBundle("v4", 4)
+	mkBundle("v5", 5) // uploaded through the web UI, not in the feed
 
 	vars := copyVars(t, b, dir)
 	v := boot(t, b, r1.Image, vars)
@@ -152,4 +154,26 @@ func TestQEMUOTA(t *testing.T) {
 		t.Errorf("v4 shows certificate %s, want %s", got, fp)
 	}
 	v.hasMail("stored on v1", "on v4")
+
+	// A site without internet: the admin uploads v5 on the web UI's update
+	// page and installs it now. A damaged file is refused there first.
+	a := v.loginAdmin()
+	a.get("/admin/updates")
+	a.mustShow("update page on v4", "Facteur <b>v4</b> (build 4", "committed")
+	damaged := filepath.Join(dir, "damaged.bundle")
+	b5, _ := os.ReadFile(filepath.Join(bundles, "v5.bundle"))
+	b5[len(b5)/2] ^= 0xff
+	os.WriteFile(damaged, b5, 0o644)
+	a.uploadBundle(damaged)
+	a.mustShow("damaged bundle", "Not accepted", "does not match the signed manifest")
+	a.uploadBundle(filepath.Join(bundles, "v5.bundle"))
+	a.mustShow("v5 uploaded", "Update v5 (build 5) uploaded", `value="upload-now"`)
+	a.post("/admin/updates/action", url.Values{"action": {"upload-now"}})
+	at = v.waitConsole(`running slot b, firmware v5 build 5`, at, 8*time.Minute)
+	v.waitConsole(`update: committed v5 \(build 5\) on slot b`, at, 3*time.Minute)
+	v.hasMail("stored on v1", "on v5")
+	a = v.loginAdmin()
+	a.get("/admin/updates")
+	a.mustShow("update page on v5", "Facteur <b>v5</b> (build 5", "committed")
+	t.Logf("v5 uploaded through the web UI, installed and committed")
 }
