@@ -1,0 +1,119 @@
+package image
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/smtp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"facteur/hardware"
+)
+
+// TestQEMUPowerCut cuts the power of a booted image while clients submit
+// mail: QEMU is killed, so the guest's page cache dies with it, as in a
+// power cut. After the next boot every message the box acknowledged is
+// in the mailbox: the acknowledgement waited for the disk.
+func TestQEMUPowerCut(t *testing.T) {
+	b, _ := hardware.Lookup("qemu-amd64")
+	needQEMU(t, b)
+	dir := t.TempDir()
+	r := buildImage(t, Options{Board: b, Version: "powercut", Build: 1, Seed: "qemu-powercut", PermMiB: 256, Out: dir})
+	vars := copyVars(t, b, dir)
+	v := boot(t, b, r.Image, vars)
+	v.greeting(25, 4*time.Minute)
+	v.completeWizard()
+	v.greeting(587, 2*time.Minute)
+
+	var (
+		mu    sync.Mutex
+		acked []string
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+	)
+	const senders = 4
+	for i := 0; i < senders; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; !stop.Load() && n < 500; n++ {
+				subject := fmt.Sprintf("load %d-%d", i, n)
+				if err := v.submit(subject); err != nil {
+					return // the power is gone
+				}
+				mu.Lock()
+				acked = append(acked, subject)
+				mu.Unlock()
+			}
+		}()
+	}
+	// Cut the power in the middle of the load: after 30 s, or sooner if
+	// many messages went through.
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 200 {
+			break
+		}
+	}
+	v.kill()
+	stop.Store(true)
+	wg.Wait()
+	if len(acked) < 10 {
+		t.Fatalf("only %d messages accepted before the power cut: no load to speak of", len(acked))
+	}
+	t.Logf("%d messages acknowledged before the power was cut", len(acked))
+
+	v = boot(t, b, r.Image, vars)
+	v.greeting(143, 4*time.Minute)
+	stored := map[string]bool{}
+	for _, s := range v.subjects() {
+		stored[s] = true
+	}
+	var lost []string
+	for _, s := range acked {
+		if !stored[s] {
+			lost = append(lost, s)
+		}
+	}
+	if len(lost) > 0 {
+		t.Errorf("%d of %d acknowledged messages lost in the power cut: %s", len(lost), len(acked), strings.Join(lost, ", "))
+	}
+	t.Logf("after the power cut: %d messages in the INBOX, every acknowledged one among them", len(stored))
+}
+
+// submit sends one message from the admin to the admin on the submission
+// port (STARTTLS, AUTH PLAIN); nil means the box acknowledged it.
+func (v *vm) submit(subject string) error {
+	c, err := smtp.Dial(fmt.Sprintf("127.0.0.1:%d", v.ports[587]))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true, ServerName: "mail.example.test"}); err != nil {
+		return err
+	}
+	if err := c.Auth(smtp.PlainAuth("", adminAddr, adminPass, "127.0.0.1")); err != nil {
+		return err
+	}
+	if err := c.Mail(adminAddr); err != nil {
+		return err
+	}
+	if err := c.Rcpt(adminAddr); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "From: %s\r\nTo: %s\r\nSubject: %s\r\n\r\n%s\r\n", adminAddr, adminAddr, subject, strings.Repeat("load test line\r\n", 100))
+	if err := w.Close(); err != nil {
+		return err
+	}
+	c.Quit()
+	return nil
+}
