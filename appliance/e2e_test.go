@@ -102,6 +102,22 @@ func TestNewUserSession(t *testing.T) {
 	}
 }
 
+// TestCLIDisableAccount: a disabled account cannot log in, says user
+// list; enabled again, it can.
+func TestCLIDisableAccount(t *testing.T) {
+	dir := t.TempDir()
+	core := startCore(t, dir)
+	facteur(t, "admin-password-1\n", "setup", "-data", dir, "-hostname", "mail.example.test", "-domain", "example.test", "-admin", "admin@example.test")
+	facteur(t, "alice-password-1\n", "user", "add", "-data", dir, "alice@example.test")
+	facteur(t, "", "user", "disable", "-data", dir, "alice@example.test")
+	if out := facteur(t, "", "user", "list", "-data", dir); !strings.Contains(out, "user (disabled)") {
+		t.Errorf("user list after disable = %q", out)
+	}
+	imapLogin(t, core, "alice@example.test", "alice-password-1", false)
+	facteur(t, "", "user", "enable", "-data", dir, "alice@example.test")
+	imapLogin(t, core, "alice@example.test", "alice-password-1", true)
+}
+
 // TestCLIWithoutCore: the admin commands say plainly that no core runs.
 func TestCLIWithoutCore(t *testing.T) {
 	var out, errb bytes.Buffer

@@ -82,6 +82,12 @@ func (c *Core) methods() map[string]ctl.Handler {
 			return nil, c.store.SetPassword(ctx, p.Address, p.Password)
 		}),
 		"user.quota": withParams(c.userQuota),
+		"user.disable": withParams(func(ctx context.Context, p UserParams) (any, error) {
+			return nil, c.setDisabled(ctx, p.Address, true)
+		}),
+		"user.enable": withParams(func(ctx context.Context, p UserParams) (any, error) {
+			return nil, c.setDisabled(ctx, p.Address, false)
+		}),
 		"user.sendas": withParams(func(ctx context.Context, p UserParams) (any, error) {
 			return nil, c.store.UpdateAccount(ctx, p.Address, func(a *mailstore.Account) error {
 				a.SendAs = p.SendAs
@@ -261,4 +267,10 @@ func (c *Core) status(ctx context.Context) (*Status, error) {
 		Version: Version, Hostname: s.Hostname, SetupDone: s.SetupDone,
 		Uptime: time.Since(c.started).Round(time.Second).String(), QueueLength: n, AuthFailed: c.auth.snapshot(),
 	}, nil
+}
+
+// setDisabled disables or enables an account: a disabled account cannot
+// log in (any protocol, web included); its mail is kept and delivered.
+func (c *Core) setDisabled(ctx context.Context, addr string, off bool) error {
+	return plainError(c.store.UpdateAccount(ctx, addr, func(a *mailstore.Account) error { a.Disabled = off; return nil }))
 }

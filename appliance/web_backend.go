@@ -9,7 +9,6 @@ import (
 
 	"facteur/appliance/config"
 	"facteur/firewall"
-	"facteur/services/mailstore"
 	"facteur/webui"
 )
 
@@ -90,10 +89,9 @@ func (b *webBackend) SetQuota(ctx context.Context, addr string, n int64) error {
 	return b.c.call(ctx, "user.quota", UserParams{Address: addr, Quota: n})
 }
 
-// SetDisabled has no CLI command yet; it is the account's Disabled flag,
-// which makes every login fail.
+// SetDisabled is `facteur user disable|enable`.
 func (b *webBackend) SetDisabled(ctx context.Context, addr string, off bool) error {
-	return plainError(b.c.store.UpdateAccount(ctx, addr, func(a *mailstore.Account) error { a.Disabled = off; return nil }))
+	return b.c.setDisabled(ctx, addr, off)
 }
 
 func (b *webBackend) Aliases(ctx context.Context) ([]webui.Alias, error) {

@@ -63,6 +63,7 @@ func admin(noun string, args []string, env Env) error {
 	want := map[string]int{
 		"domain add": 1, "domain del": 1, "domain list": 0,
 		"user add": 1, "user del": 1, "user passwd": 1, "user list": 0, "user quota": 2,
+		"user disable": 1, "user enable": 1,
 		"alias add": 2, "alias del": 1, "alias list": 0, "queue list": 0,
 		"queue retry": 1, "queue drop": 1, "queue lifetime": 1, "user sendas": 2,
 	}

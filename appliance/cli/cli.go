@@ -47,6 +47,7 @@ Admin commands (they talk to the running core; passwords are read from stdin):
   facteur setup -hostname mail.example.com -domain example.com -admin admin@example.com [-ip IP]... [-lan PREFIX]...
   facteur domain add|del DOMAIN      facteur domain list
   facteur user add|del|passwd ADDR   facteur user list      facteur user quota ADDR BYTES
+  facteur user disable|enable ADDR   a disabled account cannot log in (its mail is kept and still delivered)
   facteur user sendas ADDR SENDER[,SENDER...]|-   other senders ADDR may use ("@domain" for a whole domain)
   facteur alias add ADDR TARGET[,TARGET...]   facteur alias del ADDR   facteur alias list
   facteur queue list                 outbound mail waiting: next attempt, attempts, last error
