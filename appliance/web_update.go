@@ -57,7 +57,7 @@ func (b *webBackend) Updates(ctx context.Context) (*webui.Updates, error) {
 	dir := c.updateDir()
 	p := c.updatePolicy()
 	loc := update.Location(p.TimeZone)
-	u.Auto, u.Night = p.Auto, fmt.Sprintf("%02d:00 %s", p.Hour, loc)
+	u.Auto, u.Night, u.Follow = p.Auto, fmt.Sprintf("%02d:00 %s", p.Hour, loc), p.Channel
 	u.Feed = update.FeedURL(c.opts.Update.Perm)
 	st, err := update.ReadStatus(dir)
 	if err != nil {
@@ -143,11 +143,27 @@ func (b *webBackend) UpdateAction(ctx context.Context, action string) error {
 	return update.SendRequest(b.c.updateDir(), r)
 }
 
-func (b *webBackend) SetUpdatePolicy(ctx context.Context, auto string) error {
-	if b.c.opts.Update == nil {
+func (b *webBackend) SetUpdatePolicy(ctx context.Context, s webui.UpdateSettings) error {
+	o := b.c.opts.Update
+	if o == nil {
 		return errNoUpdates
 	}
 	p := b.c.updatePolicy()
-	p.Auto = auto
-	return update.SavePolicy(b.c.updateDir(), p)
+	p.Auto, p.Channel = s.Auto, s.Channel
+	if err := update.SavePolicy(b.c.updateDir(), p); err != nil {
+		return err
+	}
+	if s.Feed == update.FeedURL(o.Perm) {
+		return nil
+	}
+	if s.Feed == imageFeed() {
+		s.Feed = "" // back to the image's
+	}
+	return update.SetFeed(o.Perm, s.Feed)
+}
+
+// imageFeed is the feed baked into the image.
+func imageFeed() string {
+	b, _ := os.ReadFile(update.RootEtc + "/update-feed")
+	return strings.TrimSpace(string(b))
 }

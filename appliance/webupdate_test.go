@@ -94,6 +94,19 @@ func TestWebUpdateUpload(t *testing.T) {
 		t.Fatalf("update page:\n%s", p)
 	}
 
+	w.post(base+"admin/updates/policy", map[string][]string{"auto": {"off"}, "channel": {"beta"}, "feed": {"http://mirror.example.test/feed.json"}})
+	if p := update.ReadPolicy(update.Dir(u.dev.Perm), update.DefaultPolicy); p.Auto != "off" || p.Channel != "beta" {
+		t.Errorf("saved policy = %+v", p)
+	}
+	if got := update.FeedURL(u.dev.Perm); got != "http://mirror.example.test/feed.json" {
+		t.Errorf("feed = %q", got)
+	}
+	page()
+	w.post(base+"admin/updates/policy", map[string][]string{"auto": {"off"}, "feed": {"ftp://x"}})
+	if p := page(); !strings.Contains(p, "want an http:// or https:// URL") {
+		t.Errorf("a bad feed address is not refused on the page")
+	}
+
 	stranger, _, _ := update.NewKey(update.KindRelease)
 	w.postFiles(base+"admin/updates/upload", map[string][]byte{"bundle": u.bundle(t, "1.6", 6, stranger)})
 	if p := page(); !strings.Contains(p, "does not trust") {

@@ -77,9 +77,19 @@ type Backend interface {
 	// "install-tonight", "upload-now", "upload-tonight", "cancel" or
 	// "discard" (the uploaded bundle).
 	UpdateAction(ctx context.Context, action string) error
-	// SetUpdatePolicy chooses when offered updates install by themselves:
-	// "night", "now" or "off".
-	SetUpdatePolicy(ctx context.Context, auto string) error
+	// SetUpdatePolicy saves the update settings.
+	SetUpdatePolicy(ctx context.Context, p UpdateSettings) error
+}
+
+// UpdateSettings are the admin's update choices.
+type UpdateSettings struct {
+	// Auto is when offered updates install by themselves: "night", "now"
+	// or "off".
+	Auto string
+	// Channel is "stable" or "beta"; "" keeps the image's.
+	Channel string
+	// Feed is the update address; "" keeps the image's.
+	Feed string
 }
 
 // Updates is what the update page shows.
@@ -95,6 +105,8 @@ type Updates struct {
 	// time of the nightly installation ("03:00 Europe/Paris").
 	Auto  string
 	Night string
+	// Follow is the chosen channel ("" is the image's, Channel).
+	Follow string
 	// Checked is the last look at the update feed; Feed is its address
 	// ("" when the box has none).
 	Checked    time.Time

@@ -222,9 +222,9 @@ func (f *fakeBackend) UpdateAction(ctx context.Context, action string) error {
 	return nil
 }
 
-func (f *fakeBackend) SetUpdatePolicy(ctx context.Context, auto string) error {
+func (f *fakeBackend) SetUpdatePolicy(ctx context.Context, p UpdateSettings) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.updateAuto = auto
+	f.updateAuto = p.Auto
 	return nil
 }

@@ -36,7 +36,7 @@ func (s *Server) updateRoutes() {
 		return msg, s.be.UpdateAction(ctx, a)
 	})
 	s.adminAction("updates/policy", "updates", func(ctx context.Context, f form) (string, error) {
-		return "Saved.", s.be.SetUpdatePolicy(ctx, f.v("auto"))
+		return "Saved.", s.be.SetUpdatePolicy(ctx, UpdateSettings{Auto: f.v("auto"), Channel: f.v("channel"), Feed: f.v("feed")})
 	})
 	s.mux.HandleFunc("POST /admin/updates/upload", s.uploadUpdate)
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -76,7 +78,12 @@ type Policy struct {
 	// TimeZone is the box's IANA time zone; Hour is local.
 	TimeZone string `json:"time_zone,omitempty"`
 	Hour     int    `json:"hour"`
+	// Channel is "stable" or "beta"; "" means the image's channel.
+	Channel string `json:"channel,omitempty"`
 }
+
+// Channels are the valid Policy.Channel values.
+var Channels = []string{"", "stable", "beta"}
 
 // Autos are the valid Policy.Auto values.
 var Autos = []string{"night", "now", "off"}
@@ -124,19 +131,35 @@ func SavePolicy(dir string, p Policy) error {
 	if !validAuto(p.Auto) {
 		return fmt.Errorf("automatic installation %q: want night, now or off", p.Auto)
 	}
+	if !slices.Contains(Channels, p.Channel) {
+		return fmt.Errorf("channel %q: want stable or beta", p.Channel)
+	}
 	if p.Hour < 0 || p.Hour > 23 {
 		return fmt.Errorf("hour %d: want 0 to 23", p.Hour)
 	}
 	return writeJSON(filepath.Join(dir, policyFile), p)
 }
 
-func validAuto(s string) bool {
-	for _, a := range Autos {
-		if s == a {
-			return true
+func validAuto(s string) bool { return slices.Contains(Autos, s) }
+
+// SetFeed stores the admin's update feed address ("" goes back to the
+// image's).
+func SetFeed(perm, feed string) error {
+	p := filepath.Join(Dir(perm), "feed")
+	if feed == "" {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
+		return nil
 	}
-	return false
+	u, err := url.Parse(feed)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("update address %q: want an http:// or https:// URL", feed)
+	}
+	if err := os.MkdirAll(Dir(perm), 0o700); err != nil {
+		return err
+	}
+	return writeFileSync(p, []byte(feed+"\n"))
 }
 
 // NextNight is the first time at hour:00 in loc after now.

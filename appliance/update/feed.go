@@ -94,7 +94,11 @@ func (a *Agent) pickFromFeed(ctx context.Context, feedURL string) (FeedEntry, bo
 			offered.Bundles = append(offered.Bundles, e)
 		}
 	}
-	e, ok := offered.Pick(a.Firmware.Board, a.Firmware.Channel, a.Firmware.Build)
+	channel := ReadPolicy(Dir(a.Device.Perm), ImagePolicy()).Channel
+	if channel == "" {
+		channel = a.Firmware.Channel
+	}
+	e, ok := offered.Pick(a.Firmware.Board, channel, a.Firmware.Build)
 	return e, ok, nil
 }
 

@@ -35,7 +35,7 @@ func newAgentRig(t *testing.T, policy *Policy, bundle func(t *testing.T, f *fixt
 		m, path := bundle(t, r.fixture)
 		mux := http.NewServeMux()
 		mux.HandleFunc("/feed.json", func(w http.ResponseWriter, _ *http.Request) {
-			json.NewEncoder(w).Encode(Feed{Bundles: []FeedEntry{{Board: "pc", Channel: "stable",
+			json.NewEncoder(w).Encode(Feed{Bundles: []FeedEntry{{Board: "pc", Channel: m.Channel,
 				Version: m.Version, Build: m.Build, URL: "b.bundle"}}})
 		})
 		mux.HandleFunc("/b.bundle", func(w http.ResponseWriter, req *http.Request) {
@@ -249,4 +249,22 @@ func TestNextNight(t *testing.T) {
 			t.Errorf("NextNight(%s) = %v, want %v", tc.now, got.UTC(), want)
 		}
 	}
+}
+
+func TestPolicyChannel(t *testing.T) {
+	beta := func(t *testing.T, f *fixture) (Manifest, string) {
+		m := good()
+		m.Channel = "beta"
+		return m, f.bundle(t, m, f.key)
+	}
+	r := newAgentRig(t, &Policy{Auto: "off"}, beta)
+	st := r.waitStatus("a check", func(s Status) bool { return !s.Checked.IsZero() })
+	if st.Offer != nil {
+		t.Fatalf("a stable box was offered a beta build: %+v", st.Offer)
+	}
+	if err := SavePolicy(Dir(r.dev.Perm), Policy{Auto: "off", Channel: "beta"}); err != nil {
+		t.Fatal(err)
+	}
+	SendRequest(Dir(r.dev.Perm), Request{Action: "check"})
+	r.waitStatus("the beta offer", offered)
 }

@@ -21,7 +21,7 @@ type fixture struct {
 // newFixture makes a trusted dev key, a fake disk (partition files, a boot
 // directory with slot a's entry) and firmware build 5 on board pc.
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{dir: t.TempDir(), fw: Firmware{Product: Product, Board: "pc", Version: "1.5", Build: 5}}
+	f := &fixture{dir: t.TempDir(), fw: Firmware{Product: Product, Board: "pc", Version: "1.5", Build: 5, Channel: "stable"}}
 	priv, pub, err := NewKey(KindDev)
 	if err != nil {
 		t.Fatal(err)
