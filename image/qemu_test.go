@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"sync"
 	"testing"
 	"time"
@@ -94,7 +95,26 @@ func boot(t *testing.T, b hardware.Board, img, vars string, extra ...string) *vm
 		t.Fatal(err)
 	}
 	t.Cleanup(v.kill)
+	t.Cleanup(func() { v.saveConsole() })
 	return v
+}
+
+var boots atomic.Int32
+
+// saveConsole keeps the whole console of a failed test in a file (the
+// failure message shows only its tail).
+func (v *vm) saveConsole() {
+	if !v.t.Failed() {
+		return
+	}
+	name := strings.NewReplacer("/", "-", " ", "_").Replace(v.t.Name())
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("facteur-console-%s-%d.log", name, boots.Add(1)))
+	v.mu.Lock()
+	err := os.WriteFile(path, v.console.Bytes(), 0o644)
+	v.mu.Unlock()
+	if err == nil {
+		v.t.Logf("console of this boot saved in %s", path)
+	}
 }
 
 func (v *vm) Write(p []byte) (int, error) {
