@@ -53,7 +53,8 @@ func (c *Core) zoneSnapshot(ctx context.Context) (*zone.Snapshot, error) {
 			addrs = append(addrs, a)
 		}
 	}
-	snap := &zone.Snapshot{}
+	// The networks the box is plugged into are its LAN too.
+	snap := &zone.Snapshot{LANConnected: true}
 	for _, p := range s.LANPrefixes {
 		if pr, err := netip.ParsePrefix(p); err == nil {
 			snap.LAN = append(snap.LAN, pr)

@@ -30,13 +30,18 @@ func FirewallStatePath(dataDir string) string {
 
 // writeFirewallPolicy derives the firewall policy from the settings: the
 // mail services this core runs, DNS (authoritative for everyone,
-// recursive for the LAN), the web UI for the LAN.
+// recursive for the LAN), the web UI for the LAN: the prefixes of the
+// settings and the networks the box is on.
 func (c *Core) writeFirewallPolicy() error {
 	s := c.Settings()
 	p := firewall.Policy{Services: firewall.Services{
 		SMTP: true, Submission: true, Submissions: true, IMAP: true, IMAPS: true, POP3: true, POP3S: true,
 		DNSAuth: true, DNSRecursive: true, Web: true,
-	}}
+	},
+		// The networks the box is plugged into are the office: the web UI
+		// and recursive DNS must answer there from the first boot on.
+		LANConnected: true,
+	}
 	for _, l := range s.LANPrefixes {
 		if pr, err := netip.ParsePrefix(l); err == nil {
 			p.LAN = append(p.LAN, pr)

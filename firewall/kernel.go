@@ -1,10 +1,12 @@
 package firewall
 
 import (
+	"errors"
 	"net/netip"
 	"time"
 
 	"github.com/google/nftables"
+	"golang.org/x/sys/unix"
 )
 
 // kernel is what the role asks of nftables. The real one talks netlink;
@@ -40,8 +42,17 @@ func (k nftKernel) with(f func(c *nftables.Conn) error) error {
 	return f(c)
 }
 
+// apply puts p in the kernel. A kernel without a syslog packet logger
+// (gokrazy's has only nfnetlink_log) refuses the log statement with
+// ENOENT; the policy then goes in without logging dropped packets (they
+// are still counted).
 func (k nftKernel) apply(p Policy, bans []Ban) error {
-	return k.with(func(c *nftables.Conn) error { return Apply(c, p, bans) })
+	err := k.with(func(c *nftables.Conn) error { return Apply(c, p, bans) })
+	if errors.Is(err, unix.ENOENT) && !p.noLog {
+		p.noLog = true
+		err = k.with(func(c *nftables.Conn) error { return Apply(c, p, bans) })
+	}
+	return err
 }
 
 func (k nftKernel) ban(ip netip.Addr, d time.Duration) error {

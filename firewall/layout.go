@@ -94,7 +94,7 @@ func layout(p Policy) tableDef {
 			{name: "login_rate6", v6: true, kind: meterSet},
 		},
 		chains: []chainDef{
-			{name: "input", base: true, rules: inputRules(lim)},
+			{name: "input", base: true, rules: inputRules(lim, !p.noLog)},
 			{name: "lan", rules: serviceRules(p.Services.classes(fromLAN))},
 			{name: "allowlist", rules: serviceRules(p.Services.classes(fromAllowList))},
 			{name: "public", rules: publicRules(p.Services, lim)},
@@ -103,11 +103,11 @@ func layout(p Policy) tableDef {
 }
 
 // inputRules is the base chain: what every host needs, then a jump to the
-// chain for the packet's source, then the logged drop.
-func inputRules(lim Limits) [][]stmt {
+// chain for the packet's source, then the drop, logged when logDrops.
+func inputRules(lim Limits, logDrops bool) [][]stmt {
 	ping := limit{rate: lim.PingPerSecond, unit: expr.LimitTimeSecond, burst: 2 * lim.PingPerSecond}
 	icmp := counterRef{"icmp_in"}
-	return [][]stmt{
+	rules := [][]stmt{
 		{iifLoopback{}, accept},
 		// Neighbour discovery comes before the bans: it cannot come from
 		// beyond the link (hop limit 255, RFC 4861), and dropping it for
@@ -130,9 +130,11 @@ func inputRules(lim Limits) [][]stmt {
 		{saddrInSet{false, "allow4"}, jump("allowlist")},
 		{saddrInSet{true, "allow6"}, jump("allowlist")},
 		{jump("public")},
-		{limit{rate: lim.LogPerMinute, unit: expr.LimitTimeMinute, burst: 2 * lim.LogPerMinute}, logPrefix{logPrefixDrop}},
-		{counterRef{"dropped"}, drop},
 	}
+	if logDrops {
+		rules = append(rules, []stmt{limit{rate: lim.LogPerMinute, unit: expr.LimitTimeMinute, burst: 2 * lim.LogPerMinute}, logPrefix{logPrefixDrop}})
+	}
+	return append(rules, []stmt{counterRef{"dropped"}, drop})
 }
 
 // publicRules is the chain for everyone outside the LAN and the

@@ -20,6 +20,10 @@ type Policy struct {
 	// enabled service, recursive DNS included, are not rate-limited and are
 	// never banned.
 	LAN []netip.Prefix `json:"lan,omitempty"`
+	// LANConnected adds the private networks the box's own interfaces
+	// are on to the LAN (the office network the box is plugged into; see
+	// internal/netif), kept up to date as addresses come and go.
+	LANConnected bool `json:"lan_connected,omitempty"`
 	// AllowList lists further prefixes (an admin's home, a monitoring host)
 	// that reach the web UI and ManageSieve, are not rate-limited and are
 	// never banned. They get no recursive DNS.
@@ -28,6 +32,10 @@ type Policy struct {
 	Limits Limits `json:"limits"`
 	// Bans are the ban rules; zero fields take the defaults.
 	Bans BanRules `json:"bans"`
+
+	// noLog leaves out the logging of dropped packets, for a kernel with
+	// no syslog packet logger (gokrazy's).
+	noLog bool
 }
 
 // Services says which services the box offers. Mail ports and authoritative

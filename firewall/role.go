@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
+
+	"facteur/internal/netif"
 )
 
 // Options configure the firewall role.
@@ -41,6 +44,9 @@ type Options struct {
 	Reload       <-chan os.Signal
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Connected lists the networks the box is on, for a policy with
+	// LANConnected (default: netif.Connected, or none with NetNS).
+	Connected func() []netip.Prefix
 }
 
 // role is the running firewall role.
@@ -55,6 +61,8 @@ type role struct {
 	policy *Policy
 	// seen is the policy file as last read, to notice a new one.
 	seen fs.FileInfo
+	// connected are the box's networks as last added to the LAN.
+	connected []netip.Prefix
 }
 
 // Run runs the firewall role until ctx is done: it applies the last known
@@ -93,6 +101,12 @@ func newRole(o Options) (*role, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Connected == nil {
+		o.Connected = netif.Connected
+		if o.NetNS != 0 {
+			o.Connected = func() []netip.Prefix { return nil }
+		}
 	}
 	r := &role{opts: o, log: o.Logger, banner: NewBanner(o.Now)}
 	if o.DryRun {
@@ -144,7 +158,28 @@ func (r *role) readPolicyLocked() (Policy, error) {
 		return Policy{}, fmt.Errorf("policy: %w", err)
 	}
 	r.seen = fi
-	return ReadPolicy(r.opts.PolicyPath)
+	p, err := ReadPolicy(r.opts.PolicyPath)
+	if err == nil && p.LANConnected {
+		r.connected = r.opts.Connected()
+		p.LAN = append(slices.Clone(p.LAN), r.connected...)
+	}
+	return p, err
+}
+
+// networksChanged reports whether the box's networks differ from those
+// in the applied policy's LAN (a DHCP lease came, an address changed).
+func (r *role) networksChanged() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.policy == nil || !r.policy.LANConnected {
+		return false
+	}
+	now := r.opts.Connected()
+	if slices.Equal(now, r.connected) {
+		return false
+	}
+	r.log.Info("the box's networks changed; applying the firewall policy again", slog.Any("networks", now))
+	return true
 }
 
 // applyLocked puts p in the kernel together with the bans in force that p
@@ -182,7 +217,7 @@ func (r *role) watch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r.reload(false)
+			r.reload(r.networksChanged())
 		case <-r.opts.Reload:
 			r.reload(false)
 		}

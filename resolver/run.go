@@ -32,6 +32,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"facteur/internal/netif"
 	"facteur/resolver/auth"
 	"facteur/resolver/recursive"
 	"facteur/resolver/zone"
@@ -65,6 +66,9 @@ type Options struct {
 	// override theirs.
 	Auth      auth.Options
 	Recursive recursive.Options
+	// Connected lists the box's networks, added to the LAN of a snapshot
+	// with LANConnected; netif.Connected when nil.
+	Connected func() []netip.Prefix
 }
 
 func (o *Options) defaults() {
@@ -76,6 +80,9 @@ func (o *Options) defaults() {
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = 250 * time.Millisecond
+	}
+	if o.Connected == nil {
+		o.Connected = netif.Connected
 	}
 	if len(o.Listen) == 0 && len(o.PacketConns) == 0 && len(o.Listeners) == 0 {
 		o.Listen = []string{":53"}
@@ -97,7 +104,8 @@ func Run(ctx context.Context, opts Options) error {
 	a := auth.New(opts.Auth)
 	rec := recursive.New(opts.Recursive)
 	rec.SetConfig(recursive.Config{Allow: opts.Allow})
-	w := &watcher{path: opts.SnapshotPath, log: opts.Logger, apply: func(s *zone.Snapshot) { apply(a, rec, s, opts) }}
+	w := &watcher{path: opts.SnapshotPath, log: opts.Logger, apply: func(s *zone.Snapshot) { apply(a, rec, s, opts) },
+		connected: opts.Connected}
 	w.check()
 
 	servers, err := openServers(opts, &Handler{Auth: a, Recursive: rec}, a.TsigProvider())

@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"facteur/appliance/update"
 )
 
 // Env is what a command can touch, so tests can run commands in-process.
@@ -136,8 +138,13 @@ func dataDir(flagValue string, env Env, dev bool) string {
 	if dev {
 		return "data"
 	}
-	if _, err := os.Stat(devicePerm); err != nil {
+	if update.ReadFirmware(update.RootEtc).Board == "" {
 		return "data" // not on the device: the dev default
+	}
+	// On the device every role uses /perm/facteur, whichever starts
+	// first creates it.
+	if err := os.MkdirAll(devicePerm, 0o700); err != nil {
+		fmt.Fprintf(env.Stderr, "facteur: %v\n", err)
 	}
 	return devicePerm
 }

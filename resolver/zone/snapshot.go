@@ -51,6 +51,9 @@ type Snapshot struct {
 	// LAN lists the prefixes allowed to use the recursive resolver
 	// (loopback is always allowed by the dns role).
 	LAN []netip.Prefix `json:"lan,omitempty"`
+	// LANConnected adds the private networks the box's interfaces are on
+	// to LAN (internal/netif), kept up to date by the dns role.
+	LANConnected bool `json:"lan_connected,omitempty"`
 	// LANHosts are static names answered to LAN clients (A/AAAA and PTR).
 	LANHosts []LANHost `json:"lan_hosts,omitempty"`
 	// Forwarders, when set, switch the recursive side to forwarding mode:
