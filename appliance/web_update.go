@@ -97,7 +97,7 @@ func firmwareVersion() string {
 	return "development build"
 }
 
-func (b *webBackend) UploadUpdate(ctx context.Context, r io.Reader) (webui.UpdateOffer, error) {
+func (b *webBackend) UploadUpdate(ctx context.Context, r io.Reader, size int64) (webui.UpdateOffer, error) {
 	o := b.c.opts.Update
 	if o == nil {
 		return webui.UpdateOffer{}, errNoUpdates
@@ -106,7 +106,7 @@ func (b *webBackend) UploadUpdate(ctx context.Context, r io.Reader) (webui.Updat
 	if err != nil {
 		return webui.UpdateOffer{}, err
 	}
-	m, err := update.StageUpload(b.c.updateDir(), r, maxUpload, keys, o.Firmware)
+	m, err := update.StageUpload(b.c.updateDir(), r, size, maxUpload, keys, o.Firmware)
 	if err != nil {
 		b.c.log.Warn("update upload refused", "err", err)
 		return webui.UpdateOffer{}, err

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -101,13 +102,14 @@ func (a *admin) uploadBundle(path string) string {
 	return a.last
 }
 
+var flashRE = regexp.MustCompile(`<p class="(?:flash|error)"[^>]*>[^<]*`)
+
 // mustShow fails unless the last page contains each string.
 func (a *admin) mustShow(what string, wants ...string) {
 	a.v.t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(a.last, w) {
-			a.v.t.Errorf("%s: page lacks %q", what, w)
+			a.v.t.Errorf("%s: page lacks %q; its messages: %q", what, w, flashRE.FindAllString(a.last, -1))
 		}
 	}
 }
-

@@ -70,9 +70,10 @@ type Backend interface {
 	// Updates is the update page: the running firmware, what the update
 	// agent offers and does, and the history.
 	Updates(ctx context.Context) (*Updates, error)
-	// UploadUpdate stages an uploaded bundle after checking its signature,
-	// board and build; nothing is installed until UpdateAction.
-	UploadUpdate(ctx context.Context, r io.Reader) (UpdateOffer, error)
+	// UploadUpdate stages an uploaded bundle of about size bytes (-1 when
+	// unknown) after checking its signature, board, build and hashes;
+	// nothing is installed until UpdateAction.
+	UploadUpdate(ctx context.Context, r io.Reader, size int64) (UpdateOffer, error)
 	// UpdateAction asks the update agent: "check", "install-now",
 	// "install-tonight", "upload-now", "upload-tonight", "cancel" or
 	// "discard" (the uploaded bundle).

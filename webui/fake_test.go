@@ -201,7 +201,7 @@ func (f *fakeBackend) Updates(ctx context.Context) (*Updates, error) {
 	return u, nil
 }
 
-func (f *fakeBackend) UploadUpdate(ctx context.Context, r io.Reader) (UpdateOffer, error) {
+func (f *fakeBackend) UploadUpdate(ctx context.Context, r io.Reader, size int64) (UpdateOffer, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return UpdateOffer{}, err

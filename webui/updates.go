@@ -65,7 +65,7 @@ func (s *Server) uploadUpdate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, se, "/admin/updates", "Not uploaded", errors.New("choose an update file first"))
 		return
 	}
-	o, err := s.be.UploadUpdate(r.Context(), file)
+	o, err := s.be.UploadUpdate(r.Context(), file, r.ContentLength)
 	if err != nil {
 		s.fail(w, r, se, "/admin/updates", "Not accepted", err)
 		return

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 )
 
@@ -180,15 +181,15 @@ func Location(name string) *time.Location {
 	return time.UTC
 }
 
-// StageUpload copies an uploaded bundle to dir/upload.bundle after checking
-// the free space and its manifest and signature (the artifacts are
-// hashed by the agent before it writes anything). A refused bundle is
-// deleted. max bounds the size.
-func StageUpload(dir string, r io.Reader, max int64, keys Keyring, fw Firmware) (Manifest, error) {
+// StageUpload copies an uploaded bundle to dir/upload.bundle, then verifies
+// it as the agent will (signature, board, build, every artifact's hash);
+// a refused bundle is deleted. size, when known (> 0), is checked against
+// the free space first; max bounds the size.
+func StageUpload(dir string, r io.Reader, size, max int64, keys Keyring, fw Firmware) (Manifest, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Manifest{}, err
 	}
-	if err := checkFree(dir, max/2); err != nil {
+	if err := checkFree(dir, size); err != nil {
 		return Manifest{}, err
 	}
 	tmp, err := os.CreateTemp(dir, "upload-*.partial")
@@ -197,6 +198,9 @@ func StageUpload(dir string, r io.Reader, max int64, keys Keyring, fw Firmware) 
 	}
 	defer os.Remove(tmp.Name())
 	n, err := io.Copy(tmp, io.LimitReader(r, max+1))
+	if errors.Is(err, syscall.ENOSPC) {
+		err = errors.New("not enough space on the box for this file")
+	}
 	if err == nil && n > max {
 		err = fmt.Errorf("the file is larger than %d MiB: not an update bundle", max>>20)
 	}

@@ -193,7 +193,7 @@ func TestUploadedBundle(t *testing.T) {
 	badPath := r.bundle(t, good(), other)
 	bad, _ := os.Open(badPath)
 	defer bad.Close()
-	if _, err := StageUpload(dir, bad, 1<<30, keys, r.fw); err == nil || !strings.Contains(err.Error(), "does not trust") {
+	if _, err := StageUpload(dir, bad, -1, 1<<30, keys, r.fw); err == nil || !strings.Contains(err.Error(), "does not trust") {
 		t.Fatalf("untrusted upload: %v", err)
 	}
 	if _, ok := StagedUpload(dir); ok {
@@ -201,7 +201,7 @@ func TestUploadedBundle(t *testing.T) {
 	}
 	f, _ := os.Open(r.bundle(t, good(), r.key))
 	defer f.Close()
-	m, err := StageUpload(dir, f, 1<<30, keys, r.fw)
+	m, err := StageUpload(dir, f, 1000, 1<<30, keys, r.fw)
 	if err != nil || m.Build != 6 {
 		t.Fatalf("StageUpload: %+v, %v", m, err)
 	}
@@ -229,8 +229,17 @@ func TestUploadedBundle(t *testing.T) {
 func TestUploadTooLarge(t *testing.T) {
 	f := newFixture(t)
 	keys, _ := LoadKeyring(f.dev.Keys)
-	_, err := StageUpload(Dir(f.dev.Perm), strings.NewReader(strings.Repeat("x", 2000)), 1000, keys, f.fw)
+	_, err := StageUpload(Dir(f.dev.Perm), strings.NewReader(strings.Repeat("x", 2000)), -1, 1000, keys, f.fw)
 	if err == nil || !strings.Contains(err.Error(), "larger") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestUploadNeedsSpace(t *testing.T) {
+	f := newFixture(t)
+	keys, _ := LoadKeyring(f.dev.Keys)
+	_, err := StageUpload(Dir(f.dev.Perm), strings.NewReader("x"), 1<<60, 1<<62, keys, f.fw)
+	if err == nil || !strings.Contains(err.Error(), "not enough space") {
 		t.Errorf("got %v", err)
 	}
 }
