@@ -140,6 +140,12 @@ func TestWebUpdateUpload(t *testing.T) {
 	if b, _ := os.ReadFile(u.dev.Parts[3]); !bytes.HasPrefix(b, bytes.Repeat([]byte("1.6"), 1000)) {
 		t.Error("slot b does not hold the uploaded root image")
 	}
+	out := facteur(t, "", "update", "status", "-perm", u.dev.Perm)
+	for _, want := range []string{"pending: 1.6 (build 6) in slot b", "now: rebooting", "written"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("facteur update status lacks %q:\n%s", want, out)
+		}
+	}
 	p = page()
 	for _, want := range []string{"Restarting into the new version", "1.6 (build 6) was installed and is being tested", "written"} {
 		if !strings.Contains(p, want) {

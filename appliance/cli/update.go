@@ -49,6 +49,23 @@ func updateStatus(env Env, fw update.Firmware, perm string) error {
 	if p := st.Pending; p != nil {
 		fmt.Fprintf(env.Stdout, "pending: %s (build %d) in slot %s, not committed yet\n", p.Version, p.Build, p.Slot)
 	}
+	as, err := update.ReadStatus(update.Dir(perm))
+	if err != nil {
+		return err
+	}
+	if o := as.Offer; o != nil {
+		when := "when the admin says so"
+		if !as.Scheduled.IsZero() {
+			when = "at " + as.Scheduled.Local().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(env.Stdout, "offered: %s (build %d, from the %s), to be installed %s\n", o.Version, o.Build, o.Source, when)
+	}
+	if as.Phase != "" {
+		fmt.Fprintf(env.Stdout, "now: %s\n", as.Phase)
+	}
+	if as.Error != "" {
+		fmt.Fprintf(env.Stdout, "last problem: %s\n", as.Error)
+	}
 	for _, e := range st.History {
 		fmt.Fprintf(env.Stdout, "%s  %-20s %s (build %d) %s\n", e.Time.Format("2006-01-02 15:04"), e.What, e.Version, e.Build, e.Detail)
 	}
