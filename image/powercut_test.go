@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"facteur/hardware"
 )
 
@@ -27,6 +29,7 @@ func TestQEMUPowerCut(t *testing.T) {
 	v.greeting(25, 4*time.Minute)
 	v.completeWizard()
 	v.greeting(587, 2*time.Minute)
+	v.everyRoleUp()
 
 	var (
 		mu    sync.Mutex
@@ -116,4 +119,32 @@ func (v *vm) submit(subject string) error {
 	}
 	c.Quit()
 	return nil
+}
+
+// everyRoleUp checks the roles besides the core: the firewall role answers
+// the web UI's firewall page (the core asks it over its socket), and the
+// DNS role answers for the box's domain (over TCP, through a forwarded
+// port).
+func (v *vm) everyRoleUp() {
+	v.t.Helper()
+	a := v.loginAdmin()
+	a.get("/admin/firewall")
+	a.mustShow("firewall page", "Blocked addresses", "Counters")
+	if strings.Contains(a.last, "not available") {
+		v.t.Errorf("the firewall role does not answer: %q", flashRE.FindAllString(a.last, -1))
+	}
+	m := new(dns.Msg)
+	m.SetQuestion("example.test.", dns.TypeSOA)
+	c := &dns.Client{Net: "tcp", Timeout: 10 * time.Second}
+	var r *dns.Msg
+	var err error
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(2 * time.Second) {
+		if r, _, err = c.Exchange(m, fmt.Sprintf("127.0.0.1:%d", v.ports[53])); err == nil && len(r.Answer) > 0 {
+			break
+		}
+	}
+	if err != nil || r == nil || !r.Authoritative || len(r.Answer) == 0 {
+		v.t.Fatalf("the DNS role does not answer for example.test: %v %v", err, r)
+	}
+	v.t.Logf("every role answers: firewall page, DNS SOA %s", strings.Fields(r.Answer[0].String())[4])
 }

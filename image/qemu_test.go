@@ -74,7 +74,7 @@ func freePort(t *testing.T) int {
 func boot(t *testing.T, b hardware.Board, img, vars string, extra ...string) *vm {
 	v := &vm{t: t, ports: map[int]int{}}
 	fwd := "user,id=net0"
-	for _, p := range []int{25, 143, 80, 443, 587} {
+	for _, p := range []int{25, 53, 143, 80, 443, 587} {
 		v.ports[p] = freePort(t)
 		fwd += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", v.ports[p], p)
 	}
