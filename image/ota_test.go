@@ -102,6 +102,7 @@ func TestQEMUOTA(t *testing.T) {
 	e3 := mkBundle("v3", 3, "-bind", "192.0.2.1")
 	e4 := mkBundle("v4", 4)
 	mkBundle("v5", 5) // uploaded through the web UI, not in the feed
+	e6 := mkBundle("v6", 6)
 
 	vars := copyVars(t, b, dir)
 	v := boot(t, b, r1.Image, vars)
@@ -176,4 +177,17 @@ func TestQEMUOTA(t *testing.T) {
 	a.get("/admin/updates")
 	a.mustShow("update page on v5", "Facteur <b>v5</b> (build 5", "committed")
 	t.Logf("v5 uploaded through the web UI, installed and committed")
+
+	// The box dies during the test boot of v6 (a crash, or a hang that the
+	// watchdog resets): the one-shot entry is spent, so v5 comes back and
+	// v6 is recorded as rolled back.
+	feed.publish(e6)
+	at = v.waitConsole(`v6 \(build 6\) written to slot a`, at, 5*time.Minute)
+	v.waitConsole(`running slot a, firmware v6 build 6`, at, 5*time.Minute)
+	v.kill()
+	v = boot(t, b, r1.Image, vars)
+	at = v.waitConsole(`running slot b, firmware v5 build 5`, 0, 4*time.Minute)
+	v.waitConsole(`build 6 was rolled back`, at, time.Minute)
+	v.hasMail("stored on v1", "after the reset during the test boot of v6")
+	t.Logf("reset during the test boot of v6: v5 is back")
 }
