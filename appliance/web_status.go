@@ -23,7 +23,7 @@ func (b *webBackend) Status(ctx context.Context) (*webui.Status, error) {
 	out := &webui.Status{
 		Version: st.Version, Hostname: st.Hostname, Uptime: time.Since(c.started),
 		QueueLength: st.QueueLength, AuthFailed: st.AuthFailed, TimeZone: s.TimeZone,
-		Services: b.services(ctx),
+		Services: b.services(ctx), UpdateReady: c.updateReady(),
 	}
 	var fs syscall.Statfs_t
 	if syscall.Statfs(c.opts.DataDir, &fs) == nil {

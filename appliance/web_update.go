@@ -46,6 +46,18 @@ func (c *Core) updatePolicy() update.Policy {
 	return p
 }
 
+// updateReady names the update the agent offers, for the dashboard.
+func (c *Core) updateReady() string {
+	if c.opts.Update == nil {
+		return ""
+	}
+	st, err := update.ReadStatus(c.updateDir())
+	if err != nil || st.Offer == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s (build %d)", st.Offer.Version, st.Offer.Build)
+}
+
 func (b *webBackend) Updates(ctx context.Context) (*webui.Updates, error) {
 	c := b.c
 	u := &webui.Updates{Version: firmwareVersion(), Percent: -1}

@@ -94,11 +94,11 @@ func TestWebUpdateUpload(t *testing.T) {
 		t.Fatalf("update page:\n%s", p)
 	}
 
-	w.post(base+"admin/updates/policy", map[string][]string{"auto": {"off"}, "channel": {"beta"}, "feed": {"http://mirror.example.test/feed.json"}})
+	w.post(base+"admin/updates/policy", map[string][]string{"auto": {"off"}, "channel": {"beta"}, "feed": {"http://127.0.0.1:9/feed.json"}})
 	if p := update.ReadPolicy(update.Dir(u.dev.Perm), update.DefaultPolicy); p.Auto != "off" || p.Channel != "beta" {
 		t.Errorf("saved policy = %+v", p)
 	}
-	if got := update.FeedURL(u.dev.Perm); got != "http://mirror.example.test/feed.json" {
+	if got := update.FeedURL(u.dev.Perm); got != "http://127.0.0.1:9/feed.json" {
 		t.Errorf("feed = %q", got)
 	}
 	page()
@@ -130,6 +130,17 @@ func TestWebUpdateUpload(t *testing.T) {
 	if u.reboots.Load() != 0 {
 		t.Fatal("the upload alone installed the update")
 	}
+	w.post(base+"admin/updates/action", map[string][]string{"action": {"upload-tonight"}})
+	// The agent takes the request within a few ticks.
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if w.do("GET", base+"admin", nil); strings.Contains(w.last, "Update 1.6 (build 6) is ready") {
+			break
+		}
+	}
+	if !strings.Contains(w.last, "Update 1.6 (build 6) is ready") {
+		t.Errorf("the dashboard does not tell of the planned update")
+	}
+	page()
 	w.post(base+"admin/updates/action", map[string][]string{"action": {"upload-now"}})
 	for end := time.Now().Add(20 * time.Second); u.reboots.Load() == 0 && time.Now().Before(end); {
 		time.Sleep(20 * time.Millisecond)

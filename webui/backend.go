@@ -252,6 +252,8 @@ type Status struct {
 	Hourly     []HourCount
 	AuthFailed map[string]int
 	TimeZone   string
+	// UpdateReady names an update waiting to be installed ("" if none).
+	UpdateReady string
 }
 
 // Service is a listener and whether it answers.
