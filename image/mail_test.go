@@ -100,21 +100,27 @@ func (v *vm) trySend(subject string) error {
 	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil {
 		return err
 	}
-	if err := c.Mail("someone@example.org"); err != nil {
+	if err := sendTo(c, "someone@example.org", adminAddr, subject, "kept across updates"); err != nil {
 		return err
 	}
-	if err := c.Rcpt(adminAddr); err != nil {
+	return c.Quit()
+}
+
+// sendTo sends one message on an open SMTP session; nil means the server
+// acknowledged it.
+func sendTo(c *smtp.Client, from, to, subject, body string) error {
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to); err != nil {
 		return err
 	}
 	w, err := c.Data()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "From: someone@example.org\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%d@example.org>\r\n\r\nkept across updates\r\n", adminAddr, subject, time.Now().UnixNano())
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	fmt.Fprintf(w, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%d@example.org>\r\n\r\n%s\r\n", from, to, subject, time.Now().UnixNano(), body)
+	return w.Close()
 }
 
 // subjects lists the subjects in the admin's INBOX over IMAP (STARTTLS).

@@ -103,18 +103,7 @@ func (v *vm) submit(subject string) error {
 	if err := c.Auth(smtp.PlainAuth("", adminAddr, adminPass, "127.0.0.1")); err != nil {
 		return err
 	}
-	if err := c.Mail(adminAddr); err != nil {
-		return err
-	}
-	if err := c.Rcpt(adminAddr); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "From: %s\r\nTo: %s\r\nSubject: %s\r\n\r\n%s\r\n", adminAddr, adminAddr, subject, strings.Repeat("load test line\r\n", 100))
-	if err := w.Close(); err != nil {
+	if err := sendTo(c, adminAddr, adminAddr, subject, strings.Repeat("load test line\r\n", 100)); err != nil {
 		return err
 	}
 	c.Quit()
